@@ -1,0 +1,36 @@
+# The 360X error kit. `make help` lists the targets.
+
+GO            ?= go
+STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+BENCHSTAT     := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+GOBIN         := $(shell $(GO) env GOPATH)/bin
+FUZZTIME      ?= 30s
+# package:FuzzTarget pairs that `make fuzz` runs, each for FUZZTIME.
+FUZZ_TARGETS  := apierror:FuzzAppendJSON apierror:FuzzParseEnvelope
+
+.PHONY: help run test lint fuzz bench tools
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+run: ## build and start the demo server on 127.0.0.1:8080
+	$(GO) run ./cmd/offers-demo
+
+test: ## vet, every test with -race, and the fuzz seed corpora
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+lint: ## go vet and staticcheck
+	$(GO) vet ./...
+	$(GO) install $(STATICCHECK)
+	$(GOBIN)/staticcheck ./...
+
+fuzz: ## run each fuzz target for FUZZTIME (default 30s); findings land in testdata/fuzz
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "== $$pkg $$name ($(FUZZTIME))"; \
+		$(GO) test ./$$pkg -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME); \
+	done
+
+bench: ## the benchmarks
+	$(GO) test -run='^$$' -bench=. -benchmem ./...

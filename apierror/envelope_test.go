@@ -1,0 +1,90 @@
+package apierror_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/360x/errkit/apierror"
+	"github.com/360x/errkit/internal/schematest"
+)
+
+// orderedEnvelope is what encoding/json makes of an envelope: the reference
+// the hand-written encoder must agree with, byte for byte.
+type orderedEnvelope struct {
+	ID         string `json:"id"`
+	Timestamp  string `json:"timestamp"`
+	StatusCode int    `json:"statusCode"`
+	Message    string `json:"message"`
+	Error      string `json:"error"`
+	Path       string `json:"path"`
+}
+
+func reference(t testing.TB, v apierror.Envelope) string {
+	b, err := json.Marshal(orderedEnvelope{v.ID, v.Timestamp.UTC().Format(apierror.TimestampLayout), v.StatusCode, v.Message, v.Error, v.Path})
+	require.NoError(t, err)
+	return string(b)
+}
+
+func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
+	for _, s := range []string{"", "plain", "\xff", "a\x00b\x1f\x7f", "<>&'\"\\", "\u2028\u2029", "日本語", "\xed\xa0\x80", "\xf4\x90\x80\x80", strings.Repeat("x\n", 50)} {
+		v := apierror.Envelope{ID: s, Timestamp: time.Unix(1700000000, 123456789), StatusCode: 404, Message: s, Error: s, Path: s}
+		assert.Equal(t, reference(t, v), string(v.AppendJSON(nil)), "%q", s)
+	}
+}
+
+func FuzzAppendJSON(f *testing.F) {
+	f.Add("/api/v1/participant/offers", "Not Found", "offer 7", int64(0))
+	f.Add("/p/\xff\xfe", "a\nb", "\x00\x1b[31m", int64(-1))
+	f.Add("\u2028", "<script>", "\"\\", int64(1<<40))
+	f.Fuzz(func(t *testing.T, path, message, detail string, ms int64) {
+		v := apierror.Envelope{
+			ID:         "93aa74d5-8caf-473f-af2f-42cf806ddfdc",
+			Timestamp:  time.UnixMilli(ms % 253402300799000).UTC(), // years 0000-9999
+			StatusCode: 400 + int(uint64(ms)%200),
+			Message:    message, Error: detail, Path: path,
+		}
+		if v.Timestamp.Year() < 0 {
+			v.Timestamp = time.Unix(0, 0)
+		}
+		got := v.AppendJSON(nil)
+		require.True(t, json.Valid(got))
+		assert.NotContains(t, string(got), "\n")
+		assert.Equal(t, reference(t, v), string(got))
+		require.NoError(t, schematest.Validate(got))
+
+		var back apierror.Envelope
+		require.NoError(t, back.UnmarshalJSON(got))
+		for _, pair := range [][2]string{{path, back.Path}, {message, back.Message}, {detail, back.Error}} {
+			if utf8.ValidString(pair[0]) {
+				assert.Equal(t, pair[0], pair[1])
+			} else {
+				assert.Equal(t, strings.Map(func(r rune) rune { return r }, pair[0]), pair[1])
+			}
+		}
+	})
+}
+
+func FuzzParseEnvelope(f *testing.F) {
+	f.Add([]byte(`{"id":"93aa74d5-8caf-473f-af2f-42cf806ddfdc","timestamp":"2011-10-05T14:48:00.000Z","statusCode":401,"message":"Invalid Token","error":"Token is invalid","path":"/api/v1/participant/offers"}`))
+	f.Add([]byte(`{"id":"a","statusCode":"503","message":"m"}`))
+	f.Add([]byte(`<html>502</html>`))
+	f.Add([]byte(`[[[[[[[[[[`))
+	f.Add([]byte(`{"statusCode":1e400}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		e, err := apierror.ParseEnvelope(data, 502)
+		if err != nil {
+			assert.Nil(t, e)
+			assert.ErrorIs(t, err, apierror.ErrNotEnvelope)
+			return
+		}
+		require.NotNil(t, e.Received)
+		assert.GreaterOrEqual(t, e.Status, 400)
+		assert.LessOrEqual(t, e.Status, 599)
+	})
+}

@@ -1,0 +1,249 @@
+package apierror_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/360x/errkit/apierror"
+	"github.com/360x/errkit/internal/schematest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+
+var (
+	fixedTime = time.Date(2011, 10, 5, 14, 48, 0, 0, time.UTC)
+	fixedID   = "93aa74d5-8caf-473f-af2f-42cf806ddfdc"
+)
+
+// fixedRenderer stamps the page's example id and timestamp.
+func fixedRenderer() *apierror.Renderer {
+	return apierror.NewRenderer(
+		apierror.WithClock(func() time.Time { return fixedTime }),
+		apierror.WithIDGenerator(func() string { return fixedID }),
+	)
+}
+
+func render(t *testing.T, r *apierror.Renderer, method, target string, e *apierror.Error) *httptest.ResponseRecorder {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	r.Write(rec, httptest.NewRequest(method, target, nil), e)
+	return rec
+}
+
+// TestGolden renders one envelope per row of the page's table, plus 405 and
+// 413, and compares each byte for byte with its file under testdata/golden.
+func TestGolden(t *testing.T) {
+	secret := errors.New("pq: connection to 10.0.0.7 refused")
+	tests := []struct {
+		file string
+		err  *apierror.Error
+	}{
+		{"400_validation_error.json", apierror.Validation("The body is not valid JSON: unexpected end of input.")},
+		{"400_invalid_model.json", apierror.InvalidModel(apierror.Attr("price", "must be greater than 0"), apierror.Attr("currency", "must be one of EUR, GBP, USD"))},
+		{"401_invalid_token.json", apierror.InvalidToken()},
+		{"403_unauthorized_action.json", apierror.Forbidden("")},
+		{"404_not_found.json", apierror.NotFound("Offer 42 was not found.")},
+		{"405_method_not_allowed.json", apierror.MethodNotAllowed("PUT", "GET", "POST")},
+		{"413_payload_too_large.json", apierror.PayloadTooLarge(1 << 20)},
+		{"429_too_many_requests.json", apierror.TooManyRequests(30 * time.Second)},
+		{"500_generic_error.json", apierror.Internal(secret)},
+		{"502_bad_gateway.json", apierror.BadGateway(secret)},
+		{"503_connection_error.json", apierror.ServiceUnavailable(secret)},
+		{"504_generic_error.json", apierror.GatewayTimeout(secret)},
+	}
+	r := fixedRenderer()
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			rec := render(t, r, http.MethodGet, "/api/v1/participant/offers?token=abc", tt.err)
+			got := rec.Body.Bytes()
+			require.NoError(t, schematest.Validate(got))
+			path := filepath.Join("..", "testdata", "golden", tt.file)
+			if *update {
+				require.NoError(t, os.WriteFile(path, got, 0o644))
+			}
+			want, err := os.ReadFile(path)
+			require.NoError(t, err, "run go test ./apierror -update to create it")
+			assert.Equal(t, string(want), string(got))
+			assert.NotContains(t, string(got), "10.0.0.7")
+		})
+	}
+}
+
+// TestGoldenFilesValidate checks every golden file against the schema, so
+// that a hand edit cannot drift from it.
+func TestGoldenFilesValidate(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "testdata", "golden", "*.json"))
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(files), 12)
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		require.NoError(t, err)
+		assert.NoError(t, schematest.Validate(data), f)
+		assert.True(t, bytes.HasSuffix(data, []byte("}\n")), "%s: compact JSON and one newline", f)
+		assert.Equal(t, 1, bytes.Count(data, []byte("\n")), f)
+	}
+}
+
+// TestPageExample reproduces the example of the 360X Errors page byte for
+// byte, in the contract's compact form.
+func TestPageExample(t *testing.T) {
+	page, err := os.ReadFile(filepath.Join("..", "testdata", "page_example.json"))
+	require.NoError(t, err)
+	var want bytes.Buffer
+	require.NoError(t, json.Compact(&want, page))
+	want.WriteByte('\n')
+
+	rec := render(t, fixedRenderer(), http.MethodGet, "/api/v1/participant/offers", apierror.InvalidToken())
+	assert.Equal(t, want.String(), rec.Body.String())
+	assert.Equal(t, 401, rec.Code)
+}
+
+func TestWriteHeaders(t *testing.T) {
+	rec := httptest.NewRecorder()
+	rec.Header().Set("Content-Length", "999")
+	rec.Header().Set("Content-Type", "text/plain")
+	fixedRenderer().Write(rec, httptest.NewRequest(http.MethodGet, "/x", nil), apierror.TooManyRequests(3*time.Second))
+	h := rec.Result().Header
+	assert.Equal(t, 429, rec.Code)
+	assert.Equal(t, "application/json; charset=utf-8", h.Get("Content-Type"))
+	assert.Equal(t, "nosniff", h.Get("X-Content-Type-Options"))
+	assert.Equal(t, "no-store", h.Get("Cache-Control"))
+	assert.Equal(t, fixedID, h.Get("X-Request-Id"))
+	assert.Equal(t, "3", h.Get("Retry-After"))
+	assert.Empty(t, h.Get("Content-Length"), "a stale Content-Length is removed")
+
+	rec = render(t, fixedRenderer(), http.MethodGet, "/x", apierror.InvalidToken())
+	assert.Equal(t, `Bearer error="invalid_token"`, rec.Header().Get("WWW-Authenticate"))
+	rec = render(t, fixedRenderer(), http.MethodGet, "/x", apierror.MethodNotAllowed("DELETE", "GET", "HEAD"))
+	assert.Equal(t, "GET, HEAD", rec.Header().Get("Allow"))
+}
+
+func TestWriteHead(t *testing.T) {
+	rec := render(t, fixedRenderer(), http.MethodHead, "/api/v1/participant/offers/9", apierror.NotFound("Offer 9 was not found."))
+	assert.Equal(t, 404, rec.Code)
+	assert.Empty(t, rec.Body.Bytes())
+	assert.Equal(t, fixedID, rec.Header().Get("X-Request-Id"))
+	assert.Equal(t, "application/json; charset=utf-8", rec.Header().Get("Content-Type"))
+}
+
+func TestWriteUsesContextID(t *testing.T) {
+	req := httptest.NewRequest(http.MethodGet, "/x", nil)
+	req = req.WithContext(apierror.WithID(req.Context(), "0190b6a4-1111-7222-8333-444455556666"))
+	rec := httptest.NewRecorder()
+	env := fixedRenderer().Write(rec, req, apierror.NotFound(""))
+	assert.Equal(t, "0190b6a4-1111-7222-8333-444455556666", env.ID)
+	assert.Contains(t, rec.Body.String(), `"id":"0190b6a4-1111-7222-8333-444455556666"`)
+}
+
+func Test5xxBodyNeverCarriesCause(t *testing.T) {
+	const secret = "CANARY-7f3a-internal-dsn=postgres://admin:hunter2@db"
+	causes := []*apierror.Error{
+		apierror.Internal(errors.New(secret)),
+		apierror.BadGateway(errors.New(secret)),
+		apierror.ServiceUnavailable(errors.New(secret)),
+		apierror.GatewayTimeout(errors.New(secret)),
+		apierror.New(500, secret),
+		apierror.New(507, secret),
+		{Status: 500, Message: "Generic Error", Detail: secret},
+		apierror.From(errors.New(secret)),
+	}
+	for _, e := range causes {
+		rec := render(t, fixedRenderer(), http.MethodGet, "/x", e)
+		assert.GreaterOrEqual(t, rec.Code, 500)
+		assert.NotContains(t, rec.Body.String(), "CANARY", "status %d", rec.Code)
+		assert.NotContains(t, rec.Body.String(), "hunter2")
+		assert.NoError(t, schematest.Validate(rec.Body.Bytes()))
+	}
+}
+
+func TestWriteOutOfRangeStatusAndNil(t *testing.T) {
+	for _, e := range []*apierror.Error{nil, {}, {Status: 200, Message: "OK", Detail: "fine"}, apierror.New(302, "moved")} {
+		rec := render(t, fixedRenderer(), http.MethodGet, "/x", e)
+		assert.Equal(t, 500, rec.Code)
+		assert.Contains(t, rec.Body.String(), `"statusCode":500,"message":"Generic Error"`)
+		assert.NotContains(t, rec.Body.String(), "fine")
+		assert.NotContains(t, rec.Body.String(), "moved")
+	}
+}
+
+func TestWriteHostileStrings(t *testing.T) {
+	hostile := []string{
+		"bad \xff\xfe utf8",
+		"new\nline and \r return",
+		"nul \x00 and esc \x1b[31m red",
+		"quote \" backslash \\ <script>&",
+		"line sep \u2028 para sep \u2029",
+		strings.Repeat("é", 300),
+	}
+	for _, s := range hostile {
+		e := apierror.NotFound(s)
+		e.Message = s
+		req := httptest.NewRequest(http.MethodGet, "/x", nil)
+		req.URL.Path = "/p/" + s
+		rec := httptest.NewRecorder()
+		fixedRenderer().Write(rec, req, e)
+		body := rec.Body.Bytes()
+		assert.True(t, json.Valid(body), "%q", body)
+		assert.Equal(t, 1, bytes.Count(body, []byte("\n")), "one line: %q", body)
+		assert.NoError(t, schematest.Validate(body))
+
+		var back map[string]any
+		require.NoError(t, json.Unmarshal(body, &back))
+		// Each invalid byte becomes one U+FFFD, as encoding/json does.
+		want := strings.Map(func(r rune) rune { return r }, s)
+		assert.Equal(t, want, back["message"])
+		assert.Equal(t, want, back["error"])
+		assert.Equal(t, "/p/"+want, back["path"])
+	}
+}
+
+var timestampRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$`)
+
+func TestTimestampAndDefaultID(t *testing.T) {
+	zone := time.FixedZone("UTC+5", 5*3600)
+	tests := []struct {
+		in   time.Time
+		want string
+	}{
+		{time.Date(2026, 11, 25, 19, 0, 0, 0, time.UTC), "2026-11-25T19:00:00.000Z"},
+		{time.Date(2026, 11, 25, 19, 0, 0, 999_999_999, time.UTC), "2026-11-25T19:00:00.999Z"},
+		{time.Date(2026, 11, 26, 0, 30, 1, 5_000_000, zone), "2026-11-25T19:30:01.005Z"},
+	}
+	for _, tt := range tests {
+		r := apierror.NewRenderer(apierror.WithClock(func() time.Time { return tt.in }))
+		rec := render(t, r, http.MethodGet, "/x", apierror.NotFound(""))
+		var env struct{ ID, Timestamp string }
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &env))
+		assert.Equal(t, tt.want, env.Timestamp)
+		assert.Regexp(t, timestampRE, env.Timestamp)
+
+		id, err := uuid.Parse(env.ID)
+		require.NoError(t, err)
+		assert.Equal(t, id.String(), env.ID, "canonical lower-case form")
+		assert.Equal(t, uuid.Version(7), id.Version())
+	}
+}
+
+func TestNewIDUnique(t *testing.T) {
+	seen := make(map[string]bool, 10000)
+	for range 10000 {
+		id := apierror.NewID()
+		require.Len(t, id, 36)
+		require.False(t, seen[id], "duplicate id %s", id)
+		seen[id] = true
+	}
+}
