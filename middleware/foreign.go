@@ -1,0 +1,78 @@
+package middleware
+
+import (
+	"bytes"
+	"errors"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/360x/errkit/apierror"
+)
+
+// ForeignError is the internal cause of an envelope made from an error
+// response that code without apierror wrote (http.Error, a router's default
+// 404, a rate limiter): its status and the start of its body, which is
+// logged and, for a 5xx, never sent.
+type ForeignError struct {
+	Status int
+	Body   []byte
+}
+
+// Error describes the foreign response.
+func (f *ForeignError) Error() string {
+	return "handler wrote status " + strconv.Itoa(f.Status) + " without apierror; body: " + strconv.Quote(string(f.Body))
+}
+
+// timeoutBody starts the body that http.TimeoutHandler writes by default.
+var timeoutBody = []byte("<html><head><title>Timeout</title>")
+
+// maxForeignDetail is the longest 4xx body that becomes the envelope's
+// detail.
+const maxForeignDetail = 200
+
+// foreignError turns the held-back foreign response into an error. Called
+// with the lock held.
+func (t *tracker) foreignError() *apierror.Error {
+	status, body := t.foreign, t.foreignBody
+	cause := &ForeignError{Status: status, Body: body}
+	if status == http.StatusServiceUnavailable && bytes.HasPrefix(body, timeoutBody) {
+		// http.TimeoutHandler's answer: the handler ran out of time, which
+		// the contract answers with a 504.
+		return apierror.GatewayTimeout(errors.Join(errors.New("http.TimeoutHandler: handler timed out"), cause))
+	}
+	if status >= 500 {
+		e := apierror.New(status, "")
+		e.Cause = cause
+		return e
+	}
+	e := apierror.New(status, t.foreignDetail(status, body))
+	e.Cause = cause
+	return e
+}
+
+// foreignDetail returns a short plain-text 4xx body as the envelope's
+// detail, or "" for the status's default: a body that is long, not plain
+// text, spans lines, is not UTF-8, or says no more than the status text.
+func (t *tracker) foreignDetail(status int, body []byte) string {
+	if mt, _, err := mime.ParseMediaType(t.w.Header().Get("Content-Type")); err == nil && mt != "text/plain" {
+		return ""
+	}
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 || len(body) > maxForeignDetail || !utf8.Valid(body) || bytes.ContainsAny(body, "\r\n") {
+		return ""
+	}
+	for _, c := range body {
+		if c < 0x20 || c == 0x7f {
+			return ""
+		}
+	}
+	text := http.StatusText(status)
+	s := string(body)
+	if strings.EqualFold(s, text) || strings.EqualFold(s, strconv.Itoa(status)+" "+text) || s == "404 page not found" {
+		return ""
+	}
+	return s
+}

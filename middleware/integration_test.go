@@ -1,0 +1,226 @@
+package middleware_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	chimw "github.com/go-chi/chi/v5/middleware"
+	"github.com/go-chi/httprate"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/360x/errkit/apierror"
+	"github.com/360x/errkit/middleware"
+)
+
+// slowHandler waits for its context or 5 s, and returns the context's error.
+var slowHandler = middleware.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+	select {
+	case <-r.Context().Done():
+		return fmt.Errorf("waiting for the quote: %w", r.Context().Err())
+	case <-time.After(5 * time.Second):
+		_, _ = io.WriteString(w, "too late")
+		return nil
+	}
+})
+
+func TestChiTimeout(t *testing.T) {
+	s := newStack()
+	r := chi.NewRouter()
+	r.Use(s.mw, chimw.Timeout(50*time.Millisecond))
+	r.Method("GET", "/slow", slowHandler)
+	r.Get("/ignores-context", func(w http.ResponseWriter, r *http.Request) { time.Sleep(100 * time.Millisecond) })
+	srv := httptestServer(t, r)
+
+	resp, body := do(t, "GET", srv.URL+"/slow", nil)
+	_, line := s.checkEnvelope(t, resp, body, 504)
+	assert.Contains(t, line["cause"], "context deadline exceeded")
+
+	// A handler that ignores its context: chi's Timeout writes a bare 504
+	// after it returns, which the middleware turns into the envelope.
+	resp, body = do(t, "GET", srv.URL+"/ignores-context", nil)
+	s.checkEnvelope(t, resp, body, 504)
+}
+
+func TestHTTPTimeoutHandler(t *testing.T) {
+	s := newStack()
+	r := chi.NewRouter()
+	r.Use(s.mw)
+	r.Method("GET", "/slow", http.TimeoutHandler(slowHandler, 50*time.Millisecond, ""))
+	r.Method("GET", "/fast-error", http.TimeoutHandler(middleware.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		return apierror.NotFound("Offer 3 was not found.")
+	}), time.Second, ""))
+	srv := httptestServer(t, r)
+
+	resp, body := do(t, "GET", srv.URL+"/slow", nil)
+	env, line := s.checkEnvelope(t, resp, body, 504)
+	assert.Equal(t, "There was a generic error", env.Message)
+	assert.Contains(t, line["cause"], "http.TimeoutHandler")
+
+	// An error within the time limit passes through the TimeoutHandler's
+	// buffer unchanged.
+	resp, body = do(t, "GET", srv.URL+"/fast-error", nil)
+	env, _ = s.checkEnvelope(t, resp, body, 404)
+	assert.Equal(t, "Offer 3 was not found.", env.Error)
+
+	// The slow handler's own error, reported after the timeout answered,
+	// is logged aside, not as a second error line.
+	require.Eventually(t, func() bool { return strings.Contains(s.log.String(), "waiting for the quote") }, 6*time.Second, 10*time.Millisecond)
+}
+
+func TestHTTPRate(t *testing.T) {
+	s := newStack()
+	r := chi.NewRouter()
+	r.Use(s.mw, httprate.LimitBy(2, time.Minute, httprate.Key("*")))
+	r.Get("/offers", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "[]") })
+	srv := httptestServer(t, r)
+
+	for range 2 {
+		resp, _ := do(t, "GET", srv.URL+"/offers", nil)
+		require.Equal(t, 200, resp.StatusCode)
+	}
+	resp, body := do(t, "GET", srv.URL+"/offers", nil)
+	env, _ := s.checkEnvelope(t, resp, body, 429)
+	assert.Equal(t, "Too Many Requests", env.Message)
+	assert.Regexp(t, `^\d+$`, resp.Header.Get("Retry-After"))
+}
+
+func TestChiThrottle(t *testing.T) {
+	s := newStack()
+	r := chi.NewRouter()
+	r.Use(s.mw, chimw.ThrottleWithOpts(chimw.ThrottleOpts{Limit: 1, BacklogLimit: 0, StatusCode: http.StatusServiceUnavailable, BacklogTimeout: time.Millisecond, RetryAfterFn: func(bool) time.Duration { return 5 * time.Second }}))
+	release := make(chan struct{})
+	started := make(chan struct{})
+	r.Get("/busy", func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-release
+	})
+	srv := httptestServer(t, r)
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		resp, err := http.Get(srv.URL + "/busy")
+		if err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-started
+	resp, body := do(t, "GET", srv.URL+"/busy", nil)
+	close(release)
+	<-done
+	env, line := s.checkEnvelope(t, resp, body, 503)
+	assert.Equal(t, "Connection Error", env.Message)
+	assert.Equal(t, "5", resp.Header.Get("Retry-After"))
+	assert.Contains(t, line["cause"], "Server capacity exceeded")
+}
+
+// TestCanary sends a unique token in Authorization, Cookie, the query
+// string and the body to every error path; it must appear nowhere in the
+// log.
+func TestCanary(t *testing.T) {
+	const canary = "CANARY-b9e1c3f0d2"
+	s := newStack(middleware.WithAccessLog(true))
+	r := chi.NewRouter()
+	r.Use(s.mw)
+	r.NotFound(middleware.NotFound)
+	r.MethodNotAllowed(middleware.MethodNotAllowed)
+	r.Method("POST", "/error", middleware.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		_, _ = io.ReadAll(r.Body)
+		return apierror.Validation("The body is not valid JSON.")
+	}))
+	r.Method("POST", "/internal", middleware.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		_, _ = io.ReadAll(r.Body)
+		return errors.New("db down")
+	}))
+	r.Post("/panic", func(w http.ResponseWriter, r *http.Request) { panic("boom") })
+	r.Post("/foreign", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "nope", 400) })
+	r.Method("POST", "/too-large", middleware.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		_, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 4))
+		return err
+	}))
+	srv := httptestServer(t, r)
+
+	for _, path := range []string{"/error", "/internal", "/panic", "/foreign", "/too-large", "/nowhere"} {
+		for _, method := range []string{"POST", "GET"} {
+			resp, _ := do(t, method, srv.URL+path+"?token="+canary, strings.NewReader(`{"secret":"`+canary+`"}`),
+				"Authorization", "Bearer "+canary, "Cookie", "session="+canary, "X-Api-Key", canary)
+			assert.GreaterOrEqual(t, resp.StatusCode, 400)
+		}
+	}
+	require.Eventually(t, func() bool { return strings.Count(s.log.String(), `"message":"request"`) == 12 }, 2*time.Second, 5*time.Millisecond)
+	assert.NotContains(t, s.log.String(), canary)
+	assert.NotContains(t, s.log.String(), "CANARY")
+}
+
+// TestConcurrentMixedPaths runs every path from many goroutines under
+// -race; all ids are distinct and each has exactly one error line.
+func TestConcurrentMixedPaths(t *testing.T) {
+	s := newStack(middleware.WithAccessLog(true))
+	r := chi.NewRouter()
+	r.Use(s.mw)
+	r.NotFound(middleware.NotFound)
+	r.MethodNotAllowed(middleware.MethodNotAllowed)
+	r.Get("/ok", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") })
+	r.Method("GET", "/error", middleware.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		return apierror.NotFound("x")
+	}))
+	r.Get("/panic", func(w http.ResponseWriter, r *http.Request) { panic("boom") })
+	r.Get("/foreign", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "bad", 500) })
+	r.Method("GET", "/deadline", middleware.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		return context.DeadlineExceeded
+	}))
+	srv := httptestServer(t, r)
+
+	paths := []struct {
+		path   string
+		method string
+		status int
+	}{{"/ok", "GET", 200}, {"/error", "GET", 404}, {"/panic", "GET", 500}, {"/foreign", "GET", 500}, {"/deadline", "GET", 504}, {"/nowhere", "GET", 404}, {"/ok", "POST", 405}}
+	const workers, each = 16, 20
+	var mu sync.Mutex
+	ids := map[string]int{}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				p := paths[(w+i)%len(paths)]
+				req, _ := http.NewRequest(p.method, srv.URL+p.path, nil)
+				resp, err := http.DefaultClient.Do(req)
+				if !assert.NoError(t, err) {
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				assert.Equal(t, p.status, resp.StatusCode, p.path)
+				mu.Lock()
+				ids[resp.Header.Get("X-Request-Id")] = resp.StatusCode
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	require.Len(t, ids, workers*each, "every id distinct")
+	require.Eventually(t, func() bool { return strings.Count(s.log.String(), `"message":"request"`) == workers*each }, 5*time.Second, 10*time.Millisecond)
+	counts := map[string]int{}
+	for _, l := range s.log.Lines(t) {
+		if l["level"] == "warn" || l["level"] == "error" {
+			counts[l["id"].(string)]++
+		}
+	}
+	for id, status := range ids {
+		if status >= 400 {
+			assert.Equal(t, 1, counts[id], "id %s (status %d)", id, status)
+		} else {
+			assert.Zero(t, counts[id])
+		}
+	}
+}

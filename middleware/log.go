@@ -1,0 +1,144 @@
+package middleware
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"syscall"
+
+	"github.com/rs/zerolog"
+
+	"github.com/360x/errkit/apierror"
+)
+
+// The log lines never carry the request body, the query string, the
+// Authorization or Cookie headers, or any other header value but a sane
+// client X-Request-Id: the fields below are all there is.
+
+// logErrorLocked writes the request's one error line: warn for a 4xx, error
+// for a 5xx. The status is the one the client received.
+func (t *tracker) logErrorLocked(rec *errorRecord) {
+	t.errLogged = true
+	e := rec.err
+	status := rec.env.StatusCode
+	if status == 0 {
+		status = e.StatusCode()
+	}
+	committed := t.status != 0 && t.status != status
+	if committed || t.hijacked {
+		status = t.status
+	}
+	level := zerolog.WarnLevel
+	if status >= 500 || rec.stack != nil || committed {
+		level = zerolog.ErrorLevel
+	}
+	ev := t.cfg.logger.WithLevel(level)
+	if ev == nil {
+		return
+	}
+	t.requestFields(ev).Int("status", status)
+	errorFields(ev, rec)
+	if committed {
+		ev.Bool("committed", true)
+	}
+	if t.hijacked {
+		ev.Bool("hijacked", true)
+	}
+	msg := rec.env.Message
+	if msg == "" {
+		msg = apierror.Title(e.StatusCode())
+	}
+	ev.Msg(msg)
+}
+
+// logAside writes, at info level, an error that did not become the
+// request's answer: reported after another error, or after the response
+// was complete. It is not an error line: the request has one already.
+func (t *tracker) logAside(rec *errorRecord, msg string) {
+	ev := t.cfg.logger.Info()
+	if ev == nil {
+		return
+	}
+	t.requestFields(ev).Int("status", rec.err.StatusCode())
+	errorFields(ev, rec)
+	ev.Msg(msg)
+}
+
+func (t *tracker) requestFields(ev *zerolog.Event) *zerolog.Event {
+	ev.Str("id", t.id).Str("method", t.req.Method).Str("path", t.req.URL.Path)
+	if t.clientID != "" {
+		ev.Str("client_request_id", t.clientID)
+	}
+	return ev
+}
+
+func errorFields(ev *zerolog.Event, rec *errorRecord) {
+	e := rec.err
+	if e.Code != "" {
+		ev.Str("code", string(e.Code))
+	}
+	if rec.env.Error != "" {
+		ev.Str("detail", rec.env.Error)
+	}
+	if e.StatusCode() >= 500 && e.Detail != "" {
+		ev.Str("internal_detail", e.Detail)
+	}
+	if e.Cause != nil {
+		ev.Str("cause", errorText(e.Cause))
+		if up, ok := errors.AsType[*apierror.Error](e.Cause); ok && up.Received != nil {
+			ev.Str("upstream_id", up.Received.ID).
+				Int("upstream_status", up.Received.StatusCode).
+				Str("upstream_path", up.Received.Path)
+		}
+	}
+	if rec.foreign {
+		ev.Bool("foreign", true)
+	}
+	if rec.stack != nil {
+		ev.Bytes("stack", rec.stack)
+	}
+}
+
+// logClientGone writes one info line when writing to the client failed
+// because the client went away: not a failure of the service.
+func (t *tracker) logClientGone() {
+	t.mu.Lock()
+	err := t.writeErr
+	t.mu.Unlock()
+	if err == nil || !isClientGone(err) {
+		return
+	}
+	if ev := t.cfg.logger.Info(); ev != nil {
+		t.requestFields(ev).Str("cause", errorText(err)).Msg("client connection broken while writing the response")
+	}
+}
+
+// isClientGone reports whether err says the peer closed the connection, by
+// error type, not by message text.
+func isClientGone(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, net.ErrClosed) || errors.Is(err, http.ErrHandlerTimeout)
+}
+
+// logAccess writes the access line.
+func (t *tracker) logAccess() {
+	ev := t.cfg.logger.Info()
+	if ev == nil {
+		return
+	}
+	t.mu.Lock()
+	status, bytes, hijacked, aborted := t.status, t.bytes, t.hijacked, t.abort || t.abortedByHandler
+	t.mu.Unlock()
+	if status == 0 && !hijacked {
+		status = http.StatusOK // what net/http sends for a handler that wrote nothing
+	}
+	t.requestFields(ev).Int("status", status).Int64("bytes", bytes).
+		Dur("duration", t.cfg.now().Sub(t.start))
+	if hijacked {
+		ev.Bool("hijacked", true)
+	}
+	if aborted {
+		ev.Bool("aborted", true)
+	}
+	ev.Msg("request")
+}

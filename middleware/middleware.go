@@ -1,0 +1,128 @@
+// Package middleware makes every error of an HTTP service leave in the 360X
+// envelope, logged once under its id.
+//
+// Mount [Errors] first on the router. It gives each request an id, recovers
+// panics, turns the error responses of code that does not use apierror
+// (the router's 404/405, http.Error, http.TimeoutHandler, rate limiters) into
+// envelopes, logs one line per error response with zerolog, and optionally
+// one access line per request. Handlers that return errors use
+// [HandlerFunc]; chi routers use [NotFound] and [MethodNotAllowed].
+//
+// Every envelope is written by the one apierror.Renderer the middleware was
+// built with.
+package middleware
+
+import (
+	"net/http"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/360x/errkit/apierror"
+)
+
+// config is what Errors is built with; it is read-only once built, so one
+// middleware serves any number of concurrent requests and two instances in a
+// process share nothing.
+type config struct {
+	logger     zerolog.Logger
+	now        func() time.Time
+	newID      func() string
+	accessLog  bool
+	maxForeign int
+	renderer   *apierror.Renderer
+	routeIndex sync.Map // chi.Routes -> *chi.Mux, see AllowedMethods
+}
+
+// Option configures [Errors].
+type Option func(*config)
+
+// WithLogger sets the zerolog logger that error and access lines go to. The
+// default discards everything: a service must say where its logs go.
+func WithLogger(l zerolog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithClock sets the clock for envelope timestamps and durations. The
+// default is time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) {
+		if now != nil {
+			c.now = now
+		}
+	}
+}
+
+// WithIDGenerator sets the source of request ids. The default is
+// apierror.NewID (UUIDv7). It is called once per request and must be safe
+// for concurrent use.
+func WithIDGenerator(newID func() string) Option {
+	return func(c *config) {
+		if newID != nil {
+			c.newID = newID
+		}
+	}
+}
+
+// WithAccessLog turns on one info line per request ("request", with method,
+// path, status, bytes, duration and id). Off by default.
+func WithAccessLog(on bool) Option { return func(c *config) { c.accessLog = on } }
+
+// WithForeignBodyLimit sets how many bytes of a foreign error body (one
+// written without apierror, for example by http.Error) are kept: as the
+// detail of a short 4xx, in the log for a 5xx. The default is 1 KiB.
+func WithForeignBodyLimit(n int) Option {
+	return func(c *config) {
+		if n >= 0 {
+			c.maxForeign = n
+		}
+	}
+}
+
+func newConfig(opts []Option) *config {
+	c := &config{logger: zerolog.Nop(), now: time.Now, newID: apierror.NewID, maxForeign: 1 << 10}
+	for _, o := range opts {
+		o(c)
+	}
+	c.renderer = apierror.NewRenderer(apierror.WithClock(c.now), apierror.WithIDGenerator(c.newID))
+	return c
+}
+
+// Errors returns the middleware that makes every error response of next a
+// 360X envelope. For each request it:
+//
+//   - generates the id (an incoming X-Request-Id is never used as the id; a
+//     sane one is logged as client_request_id), stores it in the context
+//     ([ID] reads it) and sends it as X-Request-Id on every response;
+//   - recovers panics: a 500 envelope and one error line with the panic
+//     value and the stack. http.ErrAbortHandler is passed on, not logged as
+//     a failure. After the response has started, nothing more is written:
+//     the panic is logged and the connection aborted, so the client cannot
+//     take the truncated response for a success;
+//   - turns a status of 400 or more written by code that does not use
+//     apierror into the envelope for that status (the original body goes to
+//     the log for a 5xx; a short plain-text 4xx body becomes the detail);
+//   - logs each error response exactly once: warn for 4xx, error for 5xx.
+//
+// Mount it first, so that it sees what every other middleware writes.
+func Errors(opts ...Option) func(http.Handler) http.Handler {
+	cfg := newConfig(opts)
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			t := newTracker(cfg, w, r)
+			r = r.WithContext(t.context(r.Context()))
+			t.req = r
+			defer t.finish()
+			defer func() {
+				if v := recover(); v != nil {
+					if v == http.ErrAbortHandler { //nolint:errorlint // the sentinel is compared as net/http does
+						t.aborted()
+						panic(v)
+					}
+					t.recovered(v, debug.Stack())
+				}
+			}()
+			next.ServeHTTP(t, r)
+		})
+	}
+}

@@ -1,0 +1,39 @@
+package middleware
+
+import (
+	"context"
+	"net/http"
+)
+
+// MaxClientRequestID is the longest incoming X-Request-Id that is logged.
+const MaxClientRequestID = 128
+
+// SanitizeRequestID returns s and true when s is fit to be logged as the
+// client's own request id: 1 to 128 printable ASCII characters (0x20–0x7E).
+// Anything else (too long, control characters, bytes above ASCII) gives ""
+// and false: such a header is dropped, not repaired. The client's id is only
+// ever logged, as client_request_id; it is never the error id.
+func SanitizeRequestID(s string) (string, bool) {
+	if len(s) == 0 || len(s) > MaxClientRequestID {
+		return "", false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return "", false
+		}
+	}
+	return s, true
+}
+
+// ID returns the id that [Errors] gave the request whose context is ctx, or
+// "" when the middleware is not mounted. It is the id of the envelope, of
+// the X-Request-Id response header and of every log line of the request.
+func ID(ctx context.Context) string {
+	if t := trackerFrom(ctx); t != nil {
+		return t.id
+	}
+	return ""
+}
+
+// IDFromRequest is ID(r.Context()).
+func IDFromRequest(r *http.Request) string { return ID(r.Context()) }
