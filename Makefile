@@ -13,8 +13,9 @@ FUZZ_TARGETS  := apierror:FuzzAppendJSON apierror:FuzzParseEnvelope
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-run: ## build and start the demo server on 127.0.0.1:8080
-	$(GO) run ./cmd/offers-demo
+run: ## build and start the demo server on 127.0.0.1:8080 (flags: make run ARGS="-log-format console")
+	$(GO) build -o bin/offers-demo ./cmd/offers-demo
+	./bin/offers-demo $(ARGS)
 
 test: ## vet, every test with -race, and the fuzz seed corpora
 	$(GO) vet ./...

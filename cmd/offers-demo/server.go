@@ -1,0 +1,303 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	chimw "github.com/go-chi/chi/v5/middleware"
+	"github.com/go-chi/httprate"
+	"github.com/rs/zerolog"
+
+	"github.com/360x/errkit/apierror"
+	"github.com/360x/errkit/middleware"
+)
+
+// maxBody is the largest request body the API reads.
+const maxBody = 1 << 20
+
+var currencies = []string{"EUR", "GBP", "USD"}
+
+// app holds what the handlers need.
+type app struct {
+	store        *store
+	tokens       map[string]string
+	pricingURL   string
+	fxURL        string
+	quoteTimeout time.Duration
+	client       *http.Client
+	now          func() time.Time
+}
+
+type participantKey struct{}
+
+func participant(r *http.Request) string {
+	p, _ := r.Context().Value(participantKey{}).(string)
+	return p
+}
+
+// routes returns the demo's router: the error middleware first, the router
+// helpers, then authentication and the per-token rate limit in front of
+// every /api/v1 route.
+func (a *app) routes(logger zerolog.Logger, limit rateLimit) http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.Errors(middleware.WithLogger(logger), middleware.WithAccessLog(true)))
+	r.Use(chimw.GetHead) // HEAD is served by the GET routes
+	r.NotFound(middleware.NotFound)
+	r.MethodNotAllowed(middleware.MethodNotAllowed)
+
+	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"status":"ok"}`+"\n")
+	})
+
+	r.Route("/api/v1", func(r chi.Router) {
+		r.Use(a.authenticate)
+		r.Use(httprate.LimitBy(limit.requests, limit.window, func(r *http.Request) (string, error) {
+			return participant(r), nil
+		}))
+		r.Route("/participant/offers", func(r chi.Router) {
+			r.Method(http.MethodGet, "/", middleware.HandlerFunc(a.listOffers))
+			r.Method(http.MethodPost, "/", middleware.HandlerFunc(a.createOffer))
+			r.Method(http.MethodGet, "/{id}", middleware.HandlerFunc(a.getOffer))
+			r.Method(http.MethodDelete, "/{id}", middleware.HandlerFunc(a.deleteOffer))
+			r.Method(http.MethodGet, "/{id}/quote", middleware.HandlerFunc(a.quote))
+		})
+		// A route that panics, to show what a crash looks like.
+		r.Get("/debug/panic", func(w http.ResponseWriter, r *http.Request) {
+			var offers map[string]*offer
+			fmt.Fprint(w, offers["none"].Product) // nil pointer dereference
+		})
+	})
+	return r
+}
+
+// authenticate admits requests that carry one of the configured bearer
+// tokens; it runs before routing and validation, so a request without a
+// valid token learns nothing else.
+func (a *app) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+		p, known := a.tokens[strings.TrimSpace(token)]
+		if !ok || !strings.EqualFold(scheme, "Bearer") || !known {
+			middleware.WriteError(w, r, apierror.InvalidToken())
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), participantKey{}, p)))
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(v)
+}
+
+func (a *app) listOffers(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, http.StatusOK, a.store.list())
+}
+
+func (a *app) getOffer(w http.ResponseWriter, r *http.Request) error {
+	o, err := a.find(r)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, o)
+}
+
+func (a *app) find(r *http.Request) (offer, error) {
+	id := chi.URLParam(r, "id")
+	o, ok := a.store.get(id)
+	if !ok {
+		return offer{}, apierror.NotFound(fmt.Sprintf("Offer %q was not found.", id))
+	}
+	return o, nil
+}
+
+func (a *app) deleteOffer(w http.ResponseWriter, r *http.Request) error {
+	o, err := a.find(r)
+	if err != nil {
+		return err
+	}
+	if o.Participant != participant(r) {
+		return apierror.Forbidden("Offer " + o.ID + " belongs to another participant.")
+	}
+	a.store.delete(o.ID)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// offerInput is the body of POST /participant/offers. Pointers tell a
+// missing attribute from a zero one.
+type offerInput struct {
+	Product  *string  `json:"product"`
+	Price    *float64 `json:"price"`
+	Currency *string  `json:"currency"`
+	Quantity *int     `json:"quantity"`
+}
+
+func (a *app) createOffer(w http.ResponseWriter, r *http.Request) error {
+	in, err := decodeJSON[offerInput](w, r)
+	if err != nil {
+		return err
+	}
+	var bad []apierror.Attribute
+	switch {
+	case in.Product == nil:
+		bad = append(bad, apierror.Attr("product", "is required"))
+	case strings.TrimSpace(*in.Product) == "" || len(*in.Product) > 100:
+		bad = append(bad, apierror.Attr("product", "must be 1 to 100 characters"))
+	}
+	switch {
+	case in.Price == nil:
+		bad = append(bad, apierror.Attr("price", "is required"))
+	case *in.Price <= 0:
+		bad = append(bad, apierror.Attr("price", "must be greater than 0"))
+	}
+	switch {
+	case in.Currency == nil:
+		bad = append(bad, apierror.Attr("currency", "is required"))
+	case !slices.Contains(currencies, *in.Currency):
+		bad = append(bad, apierror.Attr("currency", "must be one of "+strings.Join(currencies, ", ")))
+	}
+	switch {
+	case in.Quantity == nil:
+		bad = append(bad, apierror.Attr("quantity", "is required"))
+	case *in.Quantity < 1:
+		bad = append(bad, apierror.Attr("quantity", "must be at least 1"))
+	}
+	if len(bad) > 0 {
+		return apierror.InvalidModel(bad...)
+	}
+	o := a.store.add(offer{
+		Participant: participant(r), Product: *in.Product, Price: *in.Price,
+		Currency: *in.Currency, Quantity: *in.Quantity, CreatedAt: a.now().UTC(),
+	})
+	w.Header().Set("Location", "/api/v1/participant/offers/"+o.ID)
+	return writeJSON(w, http.StatusCreated, o)
+}
+
+// decodeJSON reads a JSON body of at most maxBody bytes into a T: a wrong
+// content type is a 415, a body too large a 413, a body that is not JSON a
+// validation_error, a member of the wrong type an invalid_model.
+func decodeJSON[T any](w http.ResponseWriter, r *http.Request) (T, error) {
+	var v T
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		return v, apierror.UnsupportedMediaType(r.Header.Get("Content-Type"), "application/json")
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	if err := dec.Decode(&v); err != nil {
+		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok && te.Field != "" {
+			return v, apierror.InvalidModel(apierror.Attr(te.Field, "must be a "+jsonKind(te.Type.Kind().String())))
+		}
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return v, err // apierror.From makes it a 413
+		}
+		if errors.Is(err, io.EOF) {
+			return v, apierror.Validation("The body is empty; a JSON object is required.")
+		}
+		return v, apierror.Validation("The body is not valid JSON: " + strings.TrimPrefix(err.Error(), "json: ") + ".").WithCause(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return v, err
+		}
+		return v, apierror.Validation("The body must hold exactly one JSON object.")
+	}
+	return v, nil
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "float64", "int":
+		return "number"
+	case "string":
+		return "string"
+	}
+	return k
+}
+
+// quote asks the pricing service for the offer's product and, when another
+// currency is asked for, the currency-conversion service for the rate.
+func (a *app) quote(w http.ResponseWriter, r *http.Request) error {
+	o, err := a.find(r)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), a.quoteTimeout)
+	defer cancel()
+
+	var price struct {
+		UnitPrice float64 `json:"unitPrice"`
+	}
+	if err := a.call(ctx, "pricing", a.pricingURL+"/prices/"+url.PathEscape(o.Product), &price); err != nil {
+		return err
+	}
+	currency, rate := o.Currency, 1.0
+	if want := r.URL.Query().Get("currency"); want != "" && want != o.Currency {
+		if !slices.Contains(currencies, want) {
+			return apierror.Validation("Query parameter currency must be one of " + strings.Join(currencies, ", ") + ".")
+		}
+		var fx struct {
+			Rate float64 `json:"rate"`
+		}
+		if err := a.call(ctx, "fx", a.fxURL+"/rates?from="+o.Currency+"&to="+want, &fx); err != nil {
+			return err
+		}
+		currency, rate = want, fx.Rate
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{
+		"offerId":   o.ID,
+		"quantity":  o.Quantity,
+		"unitPrice": price.UnitPrice * rate,
+		"total":     price.UnitPrice * rate * float64(o.Quantity),
+		"currency":  currency,
+	})
+}
+
+// call GETs url from another service and decodes its JSON answer into v.
+// Its failures map to the contract: not reachable → 503, too slow → 504,
+// an error answer (read with apierror.ReadResponse) → 502.
+func (a *app) call(ctx context.Context, service, url string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("%s: building the request: %w", service, err)
+	}
+	resp, err := a.client.Do(req)
+	if err != nil {
+		switch {
+		case errors.Is(err, context.DeadlineExceeded):
+			return apierror.GatewayTimeout(fmt.Errorf("%s did not answer within %s: %w", service, a.quoteTimeout, err))
+		case errors.Is(err, syscall.ECONNREFUSED):
+			return apierror.ServiceUnavailable(fmt.Errorf("%s is not reachable: %w", service, err)).WithRetryAfter(30 * time.Second)
+		default:
+			return apierror.ServiceUnavailable(fmt.Errorf("%s: %w", service, err))
+		}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 400 {
+		upstream, err := apierror.ReadResponse(resp)
+		if err != nil {
+			return apierror.BadGateway(fmt.Errorf("%s: %w", service, err))
+		}
+		return apierror.BadGateway(fmt.Errorf("%s answered %d: %w", service, upstream.Status, upstream))
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(v); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return apierror.GatewayTimeout(fmt.Errorf("%s: reading the answer: %w", service, err))
+		}
+		return apierror.BadGateway(fmt.Errorf("%s: decoding the answer: %w", service, err))
+	}
+	return nil
+}
