@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/360x/errkit/apierror"
-	"github.com/360x/errkit/internal/schematest"
+	"github.com/360x/errkit/apierrortest"
 )
 
 // orderedEnvelope is what encoding/json makes of an envelope: the reference
@@ -56,7 +56,7 @@ func FuzzAppendJSON(f *testing.F) {
 		require.True(t, json.Valid(got))
 		assert.NotContains(t, string(got), "\n")
 		assert.Equal(t, reference(t, v), string(got))
-		require.NoError(t, schematest.Validate(got))
+		require.NoError(t, apierrortest.ValidateSchema(got))
 
 		var back apierror.Envelope
 		require.NoError(t, back.UnmarshalJSON(got))

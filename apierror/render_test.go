@@ -19,7 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/360x/errkit/apierror"
-	"github.com/360x/errkit/internal/schematest"
+	"github.com/360x/errkit/apierrortest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -70,7 +70,7 @@ func TestGolden(t *testing.T) {
 		t.Run(tt.file, func(t *testing.T) {
 			rec := render(t, r, http.MethodGet, "/api/v1/participant/offers?token=abc", tt.err)
 			got := rec.Body.Bytes()
-			require.NoError(t, schematest.Validate(got))
+			require.NoError(t, apierrortest.ValidateSchema(got))
 			path := filepath.Join("..", "testdata", "golden", tt.file)
 			if *update {
 				require.NoError(t, os.WriteFile(path, got, 0o644))
@@ -92,7 +92,7 @@ func TestGoldenFilesValidate(t *testing.T) {
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		require.NoError(t, err)
-		assert.NoError(t, schematest.Validate(data), f)
+		assert.NoError(t, apierrortest.ValidateSchema(data), f)
 		assert.True(t, bytes.HasSuffix(data, []byte("}\n")), "%s: compact JSON and one newline", f)
 		assert.Equal(t, 1, bytes.Count(data, []byte("\n")), f)
 	}
@@ -166,7 +166,7 @@ func Test5xxBodyNeverCarriesCause(t *testing.T) {
 		assert.GreaterOrEqual(t, rec.Code, 500)
 		assert.NotContains(t, rec.Body.String(), "CANARY", "status %d", rec.Code)
 		assert.NotContains(t, rec.Body.String(), "hunter2")
-		assert.NoError(t, schematest.Validate(rec.Body.Bytes()))
+		assert.NoError(t, apierrortest.ValidateSchema(rec.Body.Bytes()))
 	}
 }
 
@@ -199,7 +199,7 @@ func TestWriteHostileStrings(t *testing.T) {
 		body := rec.Body.Bytes()
 		assert.True(t, json.Valid(body), "%q", body)
 		assert.Equal(t, 1, bytes.Count(body, []byte("\n")), "one line: %q", body)
-		assert.NoError(t, schematest.Validate(body))
+		assert.NoError(t, apierrortest.ValidateSchema(body))
 
 		var back map[string]any
 		require.NoError(t, json.Unmarshal(body, &back))

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/360x/errkit/apierror"
@@ -58,6 +59,12 @@ func (t *tracker) report(w http.ResponseWriter, r *http.Request, rec *errorRecor
 	case decided && (sent || rec.stack == nil):
 		t.mu.Unlock()
 		t.logAside(rec, "error not sent: an earlier error answers the request")
+		return
+	case sent && !t.hijacked && clientWentAway(rec.err):
+		// The client closed the connection mid-response: not a failure of
+		// the service, and there is nothing left to abort.
+		t.mu.Unlock()
+		t.logClientGone(rec.err)
 		return
 	case sent:
 		// Nothing can be written: the connection belongs to someone else,
@@ -125,9 +132,25 @@ func (t *tracker) finish() {
 	}
 	t.done = true
 	abort := t.abort
+	var unlogged []*PanicError
+	for _, p := range t.goPanics {
+		if t.pending == nil || !errors.Is(t.pending.err, p) {
+			unlogged = append(unlogged, p)
+		}
+	}
+	t.goPanics = nil
 	t.mu.Unlock()
 
-	t.logClientGone()
+	for _, p := range unlogged {
+		t.logGoroutinePanic(p)
+	}
+
+	t.mu.Lock()
+	writeErr := t.writeErr
+	t.mu.Unlock()
+	if writeErr != nil && isClientGone(writeErr) {
+		t.logClientGone(writeErr)
+	}
 	if t.cfg.accessLog {
 		t.logAccess()
 	}

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/http"
@@ -96,21 +97,41 @@ func errorFields(ev *zerolog.Event, rec *errorRecord) {
 	}
 	if rec.stack != nil {
 		ev.Bytes("stack", rec.stack)
+	} else if p, ok := errors.AsType[*PanicError](e); ok && p.Stack != nil {
+		ev.Bytes("stack", p.Stack)
 	}
 }
 
-// logClientGone writes one info line when writing to the client failed
-// because the client went away: not a failure of the service.
-func (t *tracker) logClientGone() {
+// logClientGone writes, once per request, an info line saying that the
+// client went away while the response was being written: not a failure of
+// the service, so no stack and no error level.
+func (t *tracker) logClientGone(err error) {
 	t.mu.Lock()
-	err := t.writeErr
+	already := t.clientGone
+	t.clientGone = true
 	t.mu.Unlock()
-	if err == nil || !isClientGone(err) {
+	if already {
 		return
 	}
 	if ev := t.cfg.logger.Info(); ev != nil {
-		t.requestFields(ev).Str("cause", errorText(err)).Msg("client connection broken while writing the response")
+		t.requestFields(ev).Str("cause", errorText(err)).Bool("client_gone", true).
+			Msg("client connection broken while writing the response")
 	}
+}
+
+// logGoroutinePanic writes a panic that Go recovered and that did not
+// become the request's answer.
+func (t *tracker) logGoroutinePanic(p *PanicError) {
+	if ev := t.cfg.logger.Error(); ev != nil {
+		t.requestFields(ev).Str("cause", p.Error()).Bytes("stack", p.Stack).Bool("goroutine", true).
+			Msg("panic in a goroutine of the request")
+	}
+}
+
+// clientWentAway reports whether err says the client is gone: a broken
+// connection or a canceled request context.
+func clientWentAway(err error) bool {
+	return isClientGone(err) || errors.Is(err, context.Canceled)
 }
 
 // isClientGone reports whether err says the peer closed the connection, by

@@ -8,7 +8,8 @@ import (
 // with. Its Error method describes the panic value without ever panicking
 // itself, even when the value's own Error or String method does.
 type PanicError struct {
-	Value any // what the handler panicked with
+	Value any    // what the handler panicked with
+	Stack []byte // the panicking goroutine's stack, when known
 }
 
 // Error returns "panic: " and the panic value in words.

@@ -48,6 +48,8 @@ type tracker struct {
 	abort            bool // end the connection broken when the handler returns
 	abortedByHandler bool // the handler panicked with http.ErrAbortHandler
 	clientID         string
+	goPanics         []*PanicError // recovered by Go, not yet logged
+	clientGone       bool          // logged that the client went away
 }
 
 type trackerKey struct{}

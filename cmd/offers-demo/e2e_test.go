@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/360x/errkit/internal/schematest"
+	"github.com/360x/errkit/apierrortest"
 )
 
 // buildDemo builds the binary once per test run.
@@ -297,7 +297,7 @@ func (d *demo) check(t *testing.T, c call) (string, []byte) {
 // checkEnvelope validates an error response and returns its id.
 func checkEnvelope(t *testing.T, resp *http.Response, body []byte, status int) string {
 	t.Helper()
-	require.NoError(t, schematest.Validate(body), "body: %.300s", body)
+	require.NoError(t, apierrortest.ValidateSchema(body), "body: %.300s", body)
 	var env struct {
 		ID         string
 		StatusCode int

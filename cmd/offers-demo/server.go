@@ -198,7 +198,10 @@ func decodeJSON[T any](w http.ResponseWriter, r *http.Request) (T, error) {
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	if err := dec.Decode(&v); err != nil {
-		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok && te.Field != "" {
+		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+			if te.Field == "" {
+				return v, apierror.Validation("The body must be a JSON object.").WithCause(err)
+			}
 			return v, apierror.InvalidModel(apierror.Attr(te.Field, "must be a "+jsonKind(te.Type.Kind().String())))
 		}
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
