@@ -5,6 +5,9 @@ STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCHSTAT     := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 GOBIN         := $(shell $(GO) env GOPATH)/bin
 FUZZTIME      ?= 30s
+BENCHCOUNT    ?= 10
+BENCHTIME     ?= 500ms
+LOADTIME      ?= 10s
 # package:FuzzTarget pairs that `make fuzz` runs, each for FUZZTIME.
 FUZZ_TARGETS  := apierror:FuzzAppendJSON apierror:FuzzParseEnvelope
 
@@ -25,6 +28,7 @@ lint: ## go vet and staticcheck
 	$(GO) vet ./...
 	$(GO) install $(STATICCHECK)
 	$(GOBIN)/staticcheck ./...
+	cd bench && $(GO) vet ./... && $(GOBIN)/staticcheck ./...
 
 fuzz: ## run each fuzz target for FUZZTIME (default 30s); findings land in testdata/fuzz
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -33,5 +37,10 @@ fuzz: ## run each fuzz target for FUZZTIME (default 30s); findings land in testd
 		$(GO) test ./$$pkg -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME); \
 	done
 
-bench: ## the benchmarks
-	$(GO) test -run='^$$' -bench=. -benchmem ./...
+bench: ## benchmarks vs chi, hlog, echo and a naive writer; budgets; throughput under vegeta (see BENCHMARKS.md)
+	mkdir -p bench/out
+	cd bench && $(GO) test -run='^$$' -bench=. -benchmem -count=$(BENCHCOUNT) -benchtime=$(BENCHTIME) -timeout=60m . | tee out/bench.txt
+	cd bench && $(GO) test -run='^$$' -bench=Parallel -benchmem -count=$(BENCHCOUNT) -benchtime=$(BENCHTIME) -cpu=1,2 . | tee out/parallel.txt
+	cd bench && $(GO) run $(BENCHSTAT) out/bench.txt out/parallel.txt | tee out/benchstat.txt
+	cd bench && cat out/bench.txt out/parallel.txt > out/all.txt && $(GO) run ./budgets out/all.txt | tee out/budgets.txt
+	cd bench && $(GO) run ./throughput -duration $(LOADTIME) | tee out/throughput.txt

@@ -34,7 +34,7 @@ func (v *Envelope) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `{"id":`...)
 	dst = appendString(dst, v.ID)
 	dst = append(dst, `,"timestamp":"`...)
-	dst = v.Timestamp.UTC().AppendFormat(dst, TimestampLayout)
+	dst = appendTimestamp(dst, v.Timestamp)
 	dst = append(dst, `","statusCode":`...)
 	dst = strconv.AppendInt(dst, int64(v.StatusCode), 10)
 	dst = append(dst, `,"message":`...)
@@ -92,6 +92,28 @@ func (v *Envelope) UnmarshalJSON(data []byte) error {
 }
 
 const hexDigits = "0123456789abcdef"
+
+// appendTimestamp appends t in TimestampLayout. It is time.AppendFormat for
+// that one layout, without parsing the layout on every call; years outside
+// 0000–9999 take the general path.
+func appendTimestamp(dst []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(dst, TimestampLayout)
+	}
+	hour, minute, sec := t.Clock()
+	ms := t.Nanosecond() / 1e6
+	dst = append(dst,
+		byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+		byte('0'+int(month)/10), byte('0'+int(month)%10), '-',
+		byte('0'+day/10), byte('0'+day%10), 'T',
+		byte('0'+hour/10), byte('0'+hour%10), ':',
+		byte('0'+minute/10), byte('0'+minute%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10), '.',
+		byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10), 'Z')
+	return dst
+}
 
 // appendString appends s as a JSON string, escaped as encoding/json does
 // with HTML escaping on.

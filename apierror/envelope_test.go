@@ -88,3 +88,20 @@ func FuzzParseEnvelope(f *testing.F) {
 		assert.LessOrEqual(t, e.Status, 599)
 	})
 }
+
+func TestAppendTimestampMatchesTimeFormat(t *testing.T) {
+	times := []time.Time{
+		time.Date(2011, 10, 5, 14, 48, 0, 0, time.UTC),
+		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999_999_999, time.UTC),
+		time.Date(2026, 2, 28, 23, 59, 59, 1_000_000, time.FixedZone("x", -7*3600)),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-5, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Unix(1_795_635_183, 987_654_321),
+	}
+	for _, ts := range times {
+		v := apierror.Envelope{Timestamp: ts}
+		got := string(v.AppendJSON(nil))
+		assert.Contains(t, got, `"timestamp":"`+ts.UTC().Format(apierror.TimestampLayout)+`"`)
+	}
+}

@@ -5,8 +5,6 @@ import (
 	"slices"
 	"sync"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 // ContentType is the Content-Type of every error response.
@@ -60,18 +58,6 @@ func NewRenderer(opts ...Option) *Renderer {
 		o(r)
 	}
 	return r
-}
-
-// NewID returns a new UUIDv7 in canonical lower-case form. Its time prefix
-// tells support when the id was issued.
-func NewID() string {
-	id, err := uuid.NewV7()
-	if err != nil {
-		// Only a failing system random source gets here; a v4 id is as
-		// unique, it just lacks the time prefix.
-		return uuid.NewString()
-	}
-	return id.String()
 }
 
 // Now returns the renderer's current time, for callers that stamp the same
@@ -133,7 +119,9 @@ func (r *Renderer) Write(w http.ResponseWriter, req *http.Request, e *Error) Env
 	h["Content-Type"] = contentTypeValue
 	h["X-Content-Type-Options"] = nosniffValue
 	h["Cache-Control"] = noStoreValue
-	h.Set("X-Request-Id", env.ID)
+	if v := h["X-Request-Id"]; len(v) != 1 || v[0] != env.ID {
+		h.Set("X-Request-Id", env.ID)
+	}
 	if e != nil {
 		for k, v := range e.Header {
 			// A copy: e may be a shared value, and later middleware may

@@ -247,3 +247,18 @@ func TestNewIDUnique(t *testing.T) {
 		seen[id] = true
 	}
 }
+
+func TestNewIDIsUUIDv7WithTheTime(t *testing.T) {
+	before := time.Now().Truncate(time.Millisecond)
+	id := apierror.NewID()
+	after := time.Now()
+	u, err := uuid.Parse(id)
+	require.NoError(t, err)
+	assert.Equal(t, id, u.String())
+	assert.Equal(t, uuid.Version(7), u.Version())
+	assert.Equal(t, uuid.RFC4122, u.Variant())
+	sec, nsec := u.Time().UnixTime()
+	issued := time.Unix(sec, nsec)
+	assert.False(t, issued.Before(before), "%s before %s", issued, before)
+	assert.False(t, issued.After(after))
+}

@@ -38,7 +38,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		standalone.Write(w, r, e)
 		return
 	}
-	t.report(w, r, &errorRecord{err: e})
+	t.report(w, r, errorRecord{err: e})
 }
 
 // standalone renders for WriteError calls that have no middleware in front;
@@ -47,18 +47,18 @@ var standalone = apierror.NewRenderer()
 
 // report renders rec through w unless the request is past that point, and
 // records it for the log.
-func (t *tracker) report(w http.ResponseWriter, r *http.Request, rec *errorRecord) {
+func (t *tracker) report(w http.ResponseWriter, r *http.Request, rec errorRecord) {
 	t.mu.Lock()
 	decided := t.pending != nil || t.foreign != 0 // an error answers already
 	sent := t.status != 0 || t.hijacked           // the client has a response
 	switch {
 	case t.done:
 		t.mu.Unlock()
-		t.logAside(rec, "error reported after the response was completed")
+		t.logAside(&rec, "error reported after the response was completed")
 		return
 	case decided && (sent || rec.stack == nil):
 		t.mu.Unlock()
-		t.logAside(rec, "error not sent: an earlier error answers the request")
+		t.logAside(&rec, "error not sent: an earlier error answers the request")
 		return
 	case sent && !t.hijacked && clientWentAway(rec.err):
 		// The client closed the connection mid-response: not a failure of
@@ -69,7 +69,7 @@ func (t *tracker) report(w http.ResponseWriter, r *http.Request, rec *errorRecor
 	case sent:
 		// Nothing can be written: the connection belongs to someone else,
 		// or a success status is already on the wire.
-		t.logErrorLocked(rec)
+		t.logErrorLocked(&rec)
 		t.abort = !t.hijacked
 		t.mu.Unlock()
 		return
@@ -82,20 +82,21 @@ func (t *tracker) report(w http.ResponseWriter, r *http.Request, rec *errorRecor
 		}
 		t.foreign, t.foreignBody = 0, nil
 	}
-	t.pending = rec
+	p := t.keep(rec)
+	t.pending = p
 	t.expecting = true
 	t.mu.Unlock()
 
-	env := t.cfg.renderer.Write(w, r, rec.err)
+	env := t.cfg.renderer.Write(w, r, p.err)
 
 	t.mu.Lock()
-	rec.env = env
+	p.env = env
 	t.mu.Unlock()
 }
 
 // recovered handles a panic of the handler chain.
 func (t *tracker) recovered(v any, stack []byte) {
-	t.report(t, t.req, &errorRecord{err: apierror.Internal(&PanicError{Value: v}), stack: stack})
+	t.report(t, t.req, errorRecord{err: apierror.Internal(&PanicError{Value: v}), stack: stack})
 }
 
 // aborted notes that the handler panicked with http.ErrAbortHandler.
@@ -113,7 +114,7 @@ func (t *tracker) finish() {
 	if !t.hijacked && t.status == 0 {
 		switch {
 		case t.foreign != 0:
-			rec := &errorRecord{err: t.foreignError(), foreign: true}
+			rec := t.keep(errorRecord{err: t.foreignError(), foreign: true})
 			if prev := t.pending; prev != nil {
 				t.mu.Unlock()
 				t.logAside(prev, "error not sent: the response had already been decided")
@@ -159,6 +160,17 @@ func (t *tracker) finish() {
 		// client cannot take a truncated body for a whole one.
 		panic(http.ErrAbortHandler)
 	}
+}
+
+// keep returns rec stored in t: in place for the request's first error,
+// which spares an allocation on the common path. Called with the lock held.
+func (t *tracker) keep(rec errorRecord) *errorRecord {
+	if !t.firstUsed {
+		t.firstUsed = true
+		t.first = rec
+		return &t.first
+	}
+	return &rec
 }
 
 // renderLocked writes rec's envelope through the tracker itself; the lock is

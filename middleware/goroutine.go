@@ -2,7 +2,6 @@ package middleware
 
 import (
 	"context"
-	"runtime/debug"
 
 	"github.com/360x/errkit/apierror"
 )
@@ -27,7 +26,7 @@ func Go(ctx context.Context, fn func(context.Context) error) <-chan error {
 	go func() {
 		defer func() {
 			if v := recover(); v != nil {
-				p := &PanicError{Value: v, Stack: debug.Stack()}
+				p := &PanicError{Value: v, Stack: callerStack(1)}
 				if t := trackerFrom(ctx); t != nil {
 					t.goroutinePanic(p)
 				}

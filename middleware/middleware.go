@@ -14,7 +14,6 @@ package middleware
 
 import (
 	"net/http"
-	"runtime/debug"
 	"sync"
 	"time"
 
@@ -31,6 +30,7 @@ type config struct {
 	now        func() time.Time
 	newID      func() string
 	accessLog  bool
+	defaultIDs bool // newID is apierror.NewID: ids take their time from the request's start
 	maxForeign int
 	renderer   *apierror.Renderer
 	routeIndex sync.Map // chi.Routes -> *chi.Mux, see AllowedMethods
@@ -57,11 +57,7 @@ func WithClock(now func() time.Time) Option {
 // apierror.NewID (UUIDv7). It is called once per request and must be safe
 // for concurrent use.
 func WithIDGenerator(newID func() string) Option {
-	return func(c *config) {
-		if newID != nil {
-			c.newID = newID
-		}
-	}
+	return func(c *config) { c.newID = newID }
 }
 
 // WithAccessLog turns on one info line per request ("request", with method,
@@ -80,9 +76,13 @@ func WithForeignBodyLimit(n int) Option {
 }
 
 func newConfig(opts []Option) *config {
-	c := &config{logger: zerolog.Nop(), now: time.Now, newID: apierror.NewID, maxForeign: 1 << 10}
+	c := &config{logger: zerolog.Nop(), now: time.Now, maxForeign: 1 << 10}
 	for _, o := range opts {
 		o(c)
+	}
+	if c.newID == nil {
+		c.newID = apierror.NewID
+		c.defaultIDs = true
 	}
 	c.renderer = apierror.NewRenderer(apierror.WithClock(c.now), apierror.WithIDGenerator(c.newID))
 	return c
@@ -119,7 +119,7 @@ func Errors(opts ...Option) func(http.Handler) http.Handler {
 						t.aborted()
 						panic(v)
 					}
-					t.recovered(v, debug.Stack())
+					t.recovered(v, callerStack(1))
 				}
 			}()
 			next.ServeHTTP(t, r)

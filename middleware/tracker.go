@@ -22,11 +22,14 @@ import (
 // http.TimeoutHandler runs in its own goroutine and may report an error
 // while the serving goroutine writes the timeout response.
 type tracker struct {
-	cfg   *config
-	w     http.ResponseWriter
-	req   *http.Request
-	id    string
-	start time.Time
+	cfg       *config
+	w         http.ResponseWriter
+	req       *http.Request
+	id        string
+	idHeader  [1]string
+	start     time.Time
+	first     errorRecord // the first error, stored in place
+	firstUsed bool
 
 	mu        sync.Mutex
 	status    int   // status sent to the client; 0 while nothing is sent
@@ -52,23 +55,32 @@ type tracker struct {
 	clientGone       bool          // logged that the client went away
 }
 
-type trackerKey struct{}
-
 func newTracker(cfg *config, w http.ResponseWriter, r *http.Request) *tracker {
-	t := &tracker{cfg: cfg, w: w, id: cfg.newID(), start: cfg.now()}
+	t := &tracker{cfg: cfg, w: w, start: cfg.now()}
+	if cfg.defaultIDs {
+		t.id = apierror.NewIDAt(t.start) // one clock read for both
+	} else {
+		t.id = cfg.newID()
+	}
 	if v, ok := r.Header["X-Request-Id"]; ok && len(v) > 0 {
 		t.clientID, _ = SanitizeRequestID(v[0])
 	}
-	w.Header().Set("X-Request-Id", t.id)
+	t.idHeader[0] = t.id
+	w.Header()["X-Request-Id"] = t.idHeader[:] // no allocation: the slice is t's
 	return t
 }
 
+// context returns parent with t in it: one context value that is both the
+// middleware's state and apierror's id carrier.
 func (t *tracker) context(parent context.Context) context.Context {
-	return context.WithValue(apierror.WithID(parent, t.id), trackerKey{}, t)
+	return apierror.WithIDCarrier(parent, t)
 }
 
+// RequestID returns the request's id; it makes t an apierror.IDCarrier.
+func (t *tracker) RequestID() string { return t.id }
+
 func trackerFrom(ctx context.Context) *tracker {
-	t, _ := ctx.Value(trackerKey{}).(*tracker)
+	t, _ := apierror.IDCarrierFromContext(ctx).(*tracker)
 	return t
 }
 
