@@ -8,10 +8,12 @@ FUZZTIME      ?= 30s
 BENCHCOUNT    ?= 10
 BENCHTIME     ?= 500ms
 LOADTIME      ?= 10s
+LOADTIME_RECONCILE ?= 30s
+LOADRATE      ?= 240
 # package:FuzzTarget pairs that `make fuzz` runs, each for FUZZTIME.
-FUZZ_TARGETS  := apierror:FuzzAppendJSON apierror:FuzzParseEnvelope
+FUZZ_TARGETS  := apierror:FuzzAppendJSON apierror:FuzzRenderer apierror:FuzzParseEnvelope apierror:FuzzReadResponse middleware:FuzzSanitizeRequestID
 
-.PHONY: help run test lint fuzz bench tools
+.PHONY: help run test lint fuzz bench loadtest
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -20,9 +22,13 @@ run: ## build and start the demo server on 127.0.0.1:8080 (flags: make run ARGS=
 	$(GO) build -o bin/offers-demo ./cmd/offers-demo
 	./bin/offers-demo $(ARGS)
 
-test: ## vet, every test with -race, and the fuzz seed corpora
+test: ## vet, every test with -race, the fuzz seed corpora, and a 5 s load-and-reconcile run
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+	$(GO) run ./tools/loadtest -duration 5s
+
+loadtest: ## the demo under vegeta for LOADTIME_RECONCILE (default 30s), every id reconciled with the log
+	$(GO) run ./tools/loadtest -duration $(LOADTIME_RECONCILE) -rate $(LOADRATE)
 
 lint: ## go vet and staticcheck
 	$(GO) vet ./...
@@ -39,8 +45,8 @@ fuzz: ## run each fuzz target for FUZZTIME (default 30s); findings land in testd
 
 bench: ## benchmarks vs chi, hlog, echo and a naive writer; budgets; throughput under vegeta (see BENCHMARKS.md)
 	mkdir -p bench/out
-	cd bench && $(GO) test -run='^$$' -bench=. -benchmem -count=$(BENCHCOUNT) -benchtime=$(BENCHTIME) -timeout=60m . | tee out/bench.txt
+	cd bench && $(GO) test -run='^$$' -bench='Happy|Error|Panic' -benchmem -count=$(BENCHCOUNT) -benchtime=$(BENCHTIME) -timeout=60m . | tee out/bench.txt
 	cd bench && $(GO) test -run='^$$' -bench=Parallel -benchmem -count=$(BENCHCOUNT) -benchtime=$(BENCHTIME) -cpu=1,2 . | tee out/parallel.txt
-	cd bench && $(GO) run $(BENCHSTAT) out/bench.txt out/parallel.txt | tee out/benchstat.txt
-	cd bench && cat out/bench.txt out/parallel.txt > out/all.txt && $(GO) run ./budgets out/all.txt | tee out/budgets.txt
+	cd bench && cat out/bench.txt out/parallel.txt > out/all.txt && $(GO) run $(BENCHSTAT) out/all.txt | tee out/benchstat.txt
+	cd bench && $(GO) run ./budgets out/all.txt | tee out/budgets.txt
 	cd bench && $(GO) run ./throughput -duration $(LOADTIME) | tee out/throughput.txt

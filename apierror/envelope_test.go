@@ -1,7 +1,11 @@
 package apierror_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -104,4 +108,55 @@ func TestAppendTimestampMatchesTimeFormat(t *testing.T) {
 		got := string(v.AppendJSON(nil))
 		assert.Contains(t, got, `"timestamp":"`+ts.UTC().Format(apierror.TimestampLayout)+`"`)
 	}
+}
+
+// FuzzRenderer drives the renderer itself with arbitrary bytes in the path,
+// the title and the detail: the body is always one line of JSON, valid
+// against the schema, that reads back to the same values (invalid UTF-8
+// replaced).
+func FuzzRenderer(f *testing.F) {
+	f.Add("/api/v1/participant/offers", "Not Found", "Offer 7 was not found.", 404)
+	f.Add("/p/\xff\x00\n", "\x1b[31m", "a\u2028b", 400)
+	f.Add("/", "", "", 503)
+	f.Fuzz(func(t *testing.T, path, message, detail string, status int) {
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.URL.Path = path
+		e := &apierror.Error{Status: status, Message: message, Detail: detail}
+		rec := httptest.NewRecorder()
+		env := apierror.NewRenderer().Write(rec, req, e)
+		body := rec.Body.Bytes()
+		require.True(t, json.Valid(body))
+		require.Equal(t, 1, strings.Count(string(body), "\n"))
+		require.NoError(t, apierrortest.ValidateSchema(body))
+		back, err := apierror.ParseEnvelope(body, rec.Code)
+		require.NoError(t, err)
+		valid := func(s string) string { return strings.Map(func(r rune) rune { return r }, s) }
+		assert.Equal(t, valid(env.Path), back.Received.Path)
+		assert.Equal(t, valid(env.Message), back.Message)
+		assert.Equal(t, valid(env.Error), back.Detail)
+		assert.Equal(t, env.StatusCode, rec.Code)
+		if rec.Code >= 500 {
+			assert.Equal(t, apierror.PublicDetail(rec.Code), back.Detail, "no 5xx detail reaches the body")
+		}
+	})
+}
+
+// FuzzReadResponse: the reader never panics on any body, and reads a
+// bounded amount of it.
+func FuzzReadResponse(f *testing.F) {
+	f.Add([]byte(`{"id":"a","statusCode":"503","message":"m","error":"e","path":"/"}`), "application/json", 503)
+	f.Add([]byte(`<html>`), "text/html", 502)
+	f.Add([]byte{}, "", 500)
+	f.Fuzz(func(t *testing.T, body []byte, contentType string, status int) {
+		resp := &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {contentType}}, Body: io.NopCloser(bytes.NewReader(body))}
+		e, err := apierror.ReadResponse(resp)
+		if err != nil {
+			assert.Nil(t, e)
+			assert.ErrorIs(t, err, apierror.ErrNotEnvelope)
+			return
+		}
+		assert.LessOrEqual(t, len(body), apierror.MaxEnvelopeSize)
+		assert.GreaterOrEqual(t, e.Status, 400)
+		assert.LessOrEqual(t, e.Status, 599)
+	})
 }

@@ -40,9 +40,13 @@ func ok(w http.ResponseWriter, r *http.Request) {
 
 // errkitRouter is the stack the README recommends: ids, recovery, error
 // logging and the access log on, the router helpers set.
-func errkitRouter(h http.Handler) http.Handler {
+func errkitRouter(h http.Handler) http.Handler { return errkitRouterAccess(h, true) }
+
+// errkitRouterAccess is errkitRouter with the access log on or off, to
+// show what the access line costs.
+func errkitRouterAccess(h http.Handler, access bool) http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.Errors(middleware.WithLogger(discard), middleware.WithAccessLog(true)))
+	r.Use(middleware.Errors(middleware.WithLogger(discard), middleware.WithAccessLog(access)))
 	r.NotFound(middleware.NotFound)
 	r.MethodNotAllowed(middleware.MethodNotAllowed)
 	r.Method(http.MethodGet, "/api/v1/participant/offers/{id}", h)
@@ -107,6 +111,7 @@ func serveParallel(b *testing.B, h http.Handler, want int) {
 func BenchmarkHappy(b *testing.B) {
 	b.Run("bare", func(b *testing.B) { serve(b, chiRouter(http.HandlerFunc(ok)), 200) })
 	b.Run("errkit", func(b *testing.B) { serve(b, errkitRouter(http.HandlerFunc(ok)), 200) })
+	b.Run("errkit-no-access-log", func(b *testing.B) { serve(b, errkitRouterAccess(http.HandlerFunc(ok), false), 200) })
 	b.Run("chi", func(b *testing.B) { serve(b, chiRouter(http.HandlerFunc(ok), chiStack()...), 200) })
 	b.Run("hlog", func(b *testing.B) { serve(b, chiRouter(http.HandlerFunc(ok), hlogStack()...), 200) })
 }
@@ -151,6 +156,7 @@ func echoNotFound() http.Handler {
 func BenchmarkError(b *testing.B) {
 	b.Run("floor", func(b *testing.B) { serve(b, chiRouter(http.HandlerFunc(floor)), 404) })
 	b.Run("errkit", func(b *testing.B) { serve(b, errkitRouter(notFound), 404) })
+	b.Run("errkit-no-access-log", func(b *testing.B) { serve(b, errkitRouterAccess(notFound, false), 404) })
 	b.Run("naive", func(b *testing.B) { serve(b, chiRouter(http.HandlerFunc(naive)), 404) })
 	b.Run("echo", func(b *testing.B) { serve(b, echoNotFound(), 404) })
 }

@@ -27,6 +27,7 @@ type config struct {
 	fxURL        string
 	quoteTimeout time.Duration
 	shutdown     time.Duration
+	readHeader   time.Duration
 	debugAddr    string
 	defaultToken bool // the tokens are the documented defaults
 }
@@ -55,6 +56,7 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 		fx           = fs.String("fx-url", "http://127.0.0.1:1", "currency-conversion service base URL; the default has nothing listening (OFFERS_FX_URL)")
 		quoteTimeout = fs.Duration("quote-timeout", 500*time.Millisecond, "time limit of a price quote's upstream calls (OFFERS_QUOTE_TIMEOUT)")
 		shutdown     = fs.Duration("shutdown-timeout", 10*time.Second, "how long in-flight requests may finish on SIGINT/SIGTERM (OFFERS_SHUTDOWN_TIMEOUT)")
+		readHeader   = fs.Duration("read-header-timeout", 5*time.Second, "how long a client may take to send its request headers (OFFERS_READ_HEADER_TIMEOUT)")
 		debugAddr    = fs.String("debug-addr", "", "if set, serve /debug/vars and /debug/pprof on this loopback address (OFFERS_DEBUG_ADDR)")
 	)
 	if err := fs.Parse(args); err != nil {
@@ -132,6 +134,7 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	}{
 		{"quote-timeout", "OFFERS_QUOTE_TIMEOUT", *quoteTimeout, &c.quoteTimeout},
 		{"shutdown-timeout", "OFFERS_SHUTDOWN_TIMEOUT", *shutdown, &c.shutdown},
+		{"read-header-timeout", "OFFERS_READ_HEADER_TIMEOUT", *readHeader, &c.readHeader},
 	} {
 		v, where := value(d.name, d.env, d.flag.String())
 		dur, err := time.ParseDuration(v)

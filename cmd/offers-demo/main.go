@@ -74,7 +74,7 @@ func run(cfg *config, stdout, stderr io.Writer) error {
 	}
 	srv := &http.Server{
 		Handler:           a.routes(logger, cfg.rateLimit),
-		ReadHeaderTimeout: 5 * time.Second,
+		ReadHeaderTimeout: cfg.readHeader,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       60 * time.Second,
@@ -154,4 +154,19 @@ func serveDebug(addr string, logger zerolog.Logger) (func(), error) {
 
 func init() {
 	expvar.Publish("goroutines", expvar.Func(func() any { return runtime.NumGoroutine() }))
+	expvar.Publish("rss_bytes", expvar.Func(func() any { return rssBytes() }))
+}
+
+// rssBytes returns the process's resident set size from /proc (Linux), or
+// 0 where that is not available.
+func rssBytes() int64 {
+	data, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	var size, resident int64
+	if _, err := fmt.Sscan(string(data), &size, &resident); err != nil {
+		return 0
+	}
+	return resident * int64(os.Getpagesize())
 }

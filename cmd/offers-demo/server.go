@@ -64,7 +64,7 @@ func (a *app) routes(logger zerolog.Logger, limit rateLimit) http.Handler {
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Use(a.authenticate)
 		r.Use(httprate.LimitBy(limit.requests, limit.window, func(r *http.Request) (string, error) {
-			return participant(r), nil
+			return bearerToken(r), nil // per token; authenticate has admitted it
 		}))
 		r.Route("/participant/offers", func(r chi.Router) {
 			r.Method(http.MethodGet, "/", middleware.HandlerFunc(a.listOffers))
@@ -87,14 +87,23 @@ func (a *app) routes(logger zerolog.Logger, limit rateLimit) http.Handler {
 // valid token learns nothing else.
 func (a *app) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-		p, known := a.tokens[strings.TrimSpace(token)]
-		if !ok || !strings.EqualFold(scheme, "Bearer") || !known {
+		p, known := a.tokens[bearerToken(r)]
+		if !known {
 			middleware.WriteError(w, r, apierror.InvalidToken())
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), participantKey{}, p)))
 	})
+}
+
+// bearerToken returns the token of an "Authorization: Bearer …" header, or
+// "".
+func bearerToken(r *http.Request) string {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) error {
