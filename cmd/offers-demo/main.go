@@ -24,6 +24,9 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/360x/errkit/apiclient"
+	"github.com/360x/errkit/middleware"
 )
 
 func main() {
@@ -43,12 +46,18 @@ func main() {
 
 // run serves until SIGINT or SIGTERM, then shuts down gracefully.
 func run(cfg *config, stdout, stderr io.Writer) error {
-	var out io.Writer = stdout
+	// A log sink that fails costs log lines (reported once on stderr),
+	// never an answer to a client.
+	var out io.Writer = middleware.NewFailSafeWriter(stdout, stderr)
 	if cfg.logFormat == "console" {
-		out = zerolog.ConsoleWriter{Out: stdout, TimeFormat: "15:04:05.000"}
+		out = zerolog.ConsoleWriter{Out: out, TimeFormat: "15:04:05.000"}
 	}
 	base := zerolog.New(out).Level(cfg.logLevel).With().Timestamp().Logger()
 	logger := base.With().Str("service", "offers").Logger()
+
+	// A closed stdout (a log collector that died) must cost log lines,
+	// not the process: without this, Go exits on SIGPIPE for fd 1 and 2.
+	signal.Ignore(syscall.SIGPIPE)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -69,7 +78,7 @@ func run(cfg *config, stdout, stderr io.Writer) error {
 		pricingURL:   pricingURL,
 		fxURL:        cfg.fxURL,
 		quoteTimeout: cfg.quoteTimeout,
-		client:       &http.Client{Timeout: 10 * time.Second},
+		client:       &http.Client{Transport: &apiclient.Transport{}, Timeout: 10 * time.Second},
 		now:          time.Now,
 	}
 	srv := &http.Server{

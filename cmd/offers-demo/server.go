@@ -278,9 +278,10 @@ func (a *app) quote(w http.ResponseWriter, r *http.Request) error {
 	})
 }
 
-// call GETs url from another service and decodes its JSON answer into v.
-// Its failures map to the contract: not reachable → 503, too slow → 504,
-// an error answer (read with apierror.ReadResponse) → 502.
+// call GETs url from another service through an apiclient.Transport (so
+// the request's id goes along as X-Request-Id) and decodes its JSON answer
+// into v. Its failures map to the contract: not reachable → 503, too slow
+// → 504, an error answer → 502.
 func (a *app) call(ctx context.Context, service, url string, v any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -288,6 +289,11 @@ func (a *app) call(ctx context.Context, service, url string, v any) error {
 	}
 	resp, err := a.client.Do(req)
 	if err != nil {
+		if upstream, ok := errors.AsType[*apierror.Error](err); ok {
+			// The service answered with a 360X envelope (read by
+			// apiclient.Transport): its id, status and path go to the log.
+			return apierror.BadGateway(fmt.Errorf("%s answered %d: %w", service, upstream.Status, err))
+		}
 		switch {
 		case errors.Is(err, context.DeadlineExceeded):
 			return apierror.GatewayTimeout(fmt.Errorf("%s did not answer within %s: %w", service, a.quoteTimeout, err))
@@ -299,11 +305,7 @@ func (a *app) call(ctx context.Context, service, url string, v any) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 400 {
-		upstream, err := apierror.ReadResponse(resp)
-		if err != nil {
-			return apierror.BadGateway(fmt.Errorf("%s: %w", service, err))
-		}
-		return apierror.BadGateway(fmt.Errorf("%s answered %d: %w", service, upstream.Status, upstream))
+		return apierror.BadGateway(fmt.Errorf("%s answered %d without a 360X envelope", service, resp.StatusCode))
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(v); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {

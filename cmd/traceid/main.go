@@ -1,0 +1,127 @@
+// Command traceid tells support the story of one request from the id a
+// client pasted into a ticket: its error line, its access line, and the
+// requests it made to other 360X services (followed through upstream_id
+// and client_request_id across every log given), as text or JSON.
+//
+//	traceid [-json] [-retention 720h] ID [LOG ...]
+//
+// With no LOG, or "-", it reads standard input. It streams: a log of any
+// size is read a line at a time (standard input is spooled to a temporary
+// file, since following a chain reads the logs more than once). Lines that
+// are not JSON are counted and skipped. For a UUIDv7 id it says when the
+// id was issued and whether that is older than the log retention.
+//
+// Exit status: 0 when lines were found; 1 when none mention the id; 2 for
+// a malformed id, bad flags, or no readable log.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("traceid", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print the story as JSON")
+	retention := fs.Duration("retention", 30*24*time.Hour, "how long the logs are kept")
+	nowFlag := fs.String("now", "", "the current time, RFC 3339 (default: the clock), for reproducible output")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: traceid [-json] [-retention 720h] ID [LOG ...]   (no LOG or \"-\": standard input)")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() < 1 {
+		fs.Usage()
+		return 2
+	}
+	id, err := normalizeID(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintln(stderr, "traceid:", err)
+		return 2
+	}
+	now := time.Now()
+	if *nowFlag != "" {
+		if now, err = time.Parse(time.RFC3339, *nowFlag); err != nil {
+			fmt.Fprintf(stderr, "traceid: invalid value %q for flag -now: %v\n", *nowFlag, err)
+			return 2
+		}
+	}
+
+	paths := fs.Args()[1:]
+	if len(paths) == 0 {
+		paths = []string{"-"}
+	}
+	var sources []source
+	for _, p := range paths {
+		if p != "-" {
+			sources = append(sources, fileSource(p))
+			continue
+		}
+		spool, err := spoolStdin(stdin)
+		if err != nil {
+			fmt.Fprintln(stderr, "traceid: reading standard input:", err)
+			return 2
+		}
+		defer os.Remove(spool)
+		s := fileSource(spool)
+		s.name = "(stdin)"
+		sources = append(sources, s)
+	}
+
+	st := trace(id, sources, stderr)
+	st.Retention = retention.String()
+	if t, ok := issuedAt(id); ok {
+		st.Issued = &t
+		st.AgeDays = now.Sub(t).Hours() / 24
+		in := now.Sub(t) <= *retention
+		st.InRetention = &in
+	}
+	if len(st.Unreadable) == len(sources) {
+		fmt.Fprintln(stderr, "traceid: no log could be read")
+		return 2
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(st)
+	} else {
+		printStory(stdout, st)
+	}
+	if len(st.Order) == 0 {
+		if !*asJSON {
+			fmt.Fprintf(stderr, "traceid: no log line has id %s\n", id)
+		}
+		return 1
+	}
+	return 0
+}
+
+// spoolStdin copies standard input to a temporary file and returns its
+// path.
+func spoolStdin(r io.Reader) (string, error) {
+	f, err := os.CreateTemp("", "traceid-stdin")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	if _, err := io.Copy(f, r); err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
+}

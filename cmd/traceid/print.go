@@ -1,0 +1,90 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// printStory writes the story as text for a person.
+func printStory(w io.Writer, st *story) {
+	fmt.Fprintf(w, "Request %s\n", st.ID)
+	switch {
+	case st.Issued == nil:
+		fmt.Fprintln(w, "  not a UUIDv7: when it was issued cannot be told from the id")
+	case *st.InRetention:
+		fmt.Fprintf(w, "  issued %s (%.1f days ago): within the %s log retention\n", st.Issued.Format("2006-01-02 15:04:05.000 UTC"), st.AgeDays, days(st.Retention))
+	default:
+		fmt.Fprintf(w, "  issued %s (%.1f days ago): OLDER than the %s log retention, its lines may be gone\n", st.Issued.Format("2006-01-02 15:04:05.000 UTC"), st.AgeDays, days(st.Retention))
+	}
+	fmt.Fprintln(w)
+	depth := map[string]int{}
+	for _, id := range st.Order {
+		r := st.Requests[id]
+		d := 0
+		if r.CalledBy != "" {
+			d = depth[r.CalledBy] + 1
+		}
+		depth[id] = d
+		indent := strings.Repeat("    ", d)
+		what := "request"
+		if d > 0 {
+			what = "called by " + r.CalledBy + ":"
+		}
+		service := r.Service
+		if service == "" {
+			service = "?"
+		}
+		fmt.Fprintf(w, "%s[%s] %s %s %s %s\n", indent, service, what, id, r.Method, r.Path)
+		for _, l := range r.Lines {
+			printLine(w, indent+"  ", l)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "Scanned %d lines in %d logs", st.LinesScanned, len(st.Files))
+	if st.BadLines > 0 {
+		fmt.Fprintf(w, "; %d lines were not JSON and were skipped", st.BadLines)
+	}
+	if len(st.Unreadable) > 0 {
+		fmt.Fprintf(w, "; could not read %s", strings.Join(st.Unreadable, ", "))
+	}
+	fmt.Fprintln(w, ".")
+}
+
+func printLine(w io.Writer, indent string, l *line) {
+	level, msg := l.str("level"), l.str("message")
+	status, _ := l.num("status")
+	ts := l.str("time")
+	kind := "line"
+	switch {
+	case msg == "request":
+		kind = "access"
+	case level == "warn" || level == "error":
+		kind = "ERROR"
+	}
+	fmt.Fprintf(w, "%s%-6s %s %-5s %d %s   (%s:%d)\n", indent, kind, ts, level, status, msg, l.File, l.Number)
+	for _, k := range []string{"code", "detail", "internal_detail", "cause", "client_request_id", "committed", "hijacked", "bytes", "duration"} {
+		if v, ok := l.fields[k]; ok {
+			fmt.Fprintf(w, "%s    %s: %v\n", indent, k, v)
+		}
+	}
+	if up := l.str("upstream_id"); up != "" {
+		st, _ := l.num("upstream_status")
+		fmt.Fprintf(w, "%s    upstream: %s answered %d for %s\n", indent, up, st, l.str("upstream_path"))
+	}
+	if stack := l.str("stack"); stack != "" {
+		fmt.Fprintf(w, "%s    stack:\n", indent)
+		for _, s := range strings.Split(strings.TrimRight(stack, "\n"), "\n") {
+			fmt.Fprintf(w, "%s      %s\n", indent, s)
+		}
+	}
+}
+
+func days(retention string) string {
+	d, err := time.ParseDuration(retention)
+	if err != nil || d%(24*time.Hour) != 0 {
+		return retention
+	}
+	return fmt.Sprintf("%d-day", d/(24*time.Hour))
+}

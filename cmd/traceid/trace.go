@@ -1,0 +1,309 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// source is one log to search: a file, or standard input spooled to a
+// temporary file so it can be read more than once.
+type source struct {
+	name string
+	open func() (io.ReadCloser, error)
+}
+
+func fileSource(path string) source {
+	return source{name: path, open: func() (io.ReadCloser, error) { return os.Open(path) }}
+}
+
+// line is one log line that belongs to the story.
+type line struct {
+	File   string          `json:"file"`
+	Number int64           `json:"line"`
+	Fields json.RawMessage `json:"fields"`
+	fields map[string]any
+}
+
+func (l *line) str(key string) string {
+	s, _ := l.fields[key].(string)
+	return s
+}
+
+func (l *line) num(key string) (int64, bool) {
+	switch v := l.fields[key].(type) {
+	case float64:
+		return int64(v), true
+	case json.Number:
+		n, err := v.Int64()
+		return n, err == nil
+	}
+	return 0, false
+}
+
+// request is everything the logs say about one request id.
+type request struct {
+	ID       string   `json:"id"`
+	Service  string   `json:"service,omitempty"`
+	Method   string   `json:"method,omitempty"`
+	Path     string   `json:"path,omitempty"`
+	Lines    []*line  `json:"lines"`
+	Calls    []string `json:"calls,omitempty"`     // ids of the requests it made to other services
+	CalledBy string   `json:"called_by,omitempty"` // id of the request that made it
+}
+
+// story is the result of a search.
+type story struct {
+	ID           string              `json:"id"`
+	Issued       *time.Time          `json:"issued,omitempty"`
+	AgeDays      float64             `json:"age_days,omitempty"`
+	Retention    string              `json:"retention"`
+	InRetention  *bool               `json:"within_retention,omitempty"`
+	Requests     map[string]*request `json:"requests"`
+	Order        []string            `json:"order"` // request ids, callers before the services they called
+	LinesScanned int64               `json:"lines_scanned"`
+	BadLines     int64               `json:"bad_lines"`
+	Files        []string            `json:"files"`
+	Unreadable   []string            `json:"unreadable,omitempty"`
+}
+
+var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// normalizeID returns id in canonical lower-case form, or an error saying
+// what a 360X error id looks like.
+func normalizeID(id string) (string, error) {
+	id = strings.ToLower(strings.TrimSpace(id))
+	if !uuidRE.MatchString(id) {
+		return "", fmt.Errorf("%q is not a 360X error id: want a UUID such as 93aa74d5-8caf-473f-af2f-42cf806ddfdc", id)
+	}
+	return id, nil
+}
+
+// issuedAt returns when a UUIDv7 was made, from its first 48 bits.
+func issuedAt(id string) (time.Time, bool) {
+	if len(id) != 36 || id[14] != '7' {
+		return time.Time{}, false
+	}
+	ms, err := strconv.ParseInt(strings.ReplaceAll(id[:13], "-", ""), 16, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(ms).UTC(), true
+}
+
+// maxLine is the longest log line read; a longer one is counted as bad.
+const maxLine = 1 << 20
+
+// maxHops bounds how far a chain of calls is followed.
+const maxHops = 8
+
+// trace finds every line of id and of the requests chained to it through
+// upstream_id and client_request_id, reading each source once per hop of
+// the chain, a line at a time: memory depends on the lines found, not on
+// the size of the logs.
+func trace(id string, sources []source, warn io.Writer) *story {
+	st := &story{ID: id, Requests: map[string]*request{}}
+	for _, s := range sources {
+		st.Files = append(st.Files, s.name)
+	}
+	known := map[string]bool{id: true}
+	frontier := []string{id}
+	unreadable := map[string]bool{}
+	collected := map[string]bool{} // file:line of the lines already in the story
+	for pass := 0; len(frontier) > 0 && pass < maxHops; pass++ {
+		needles := make([][]byte, len(frontier))
+		for i, f := range frontier {
+			needles[i] = []byte(f)
+		}
+		var next []string
+		discover := func(other string) {
+			if other != "" && uuidRE.MatchString(other) && !known[other] {
+				known[other] = true
+				next = append(next, other)
+			}
+		}
+		for _, src := range sources {
+			if unreadable[src.name] {
+				continue
+			}
+			err := scan(src, func(n int64, raw []byte) {
+				if pass == 0 {
+					st.LinesScanned++
+					if !json.Valid(raw) {
+						st.BadLines++
+						return
+					}
+				}
+				if !containsAny(raw, needles) {
+					return
+				}
+				l := &line{File: src.name, Number: n, Fields: append(json.RawMessage(nil), raw...)}
+				if json.Unmarshal(raw, &l.fields) != nil {
+					return
+				}
+				lineID, up, caller := l.str("id"), l.str("upstream_id"), l.str("client_request_id")
+				if !known[lineID] && (known[up] || known[caller]) {
+					discover(lineID)
+				}
+				key := src.name + ":" + strconv.FormatInt(n, 10)
+				if !known[lineID] || collected[key] {
+					return
+				}
+				collected[key] = true
+				r := st.request(lineID)
+				r.Lines = append(r.Lines, l)
+				if up != "" {
+					discover(up)
+					st.link(lineID, up)
+				}
+				if caller != "" && uuidRE.MatchString(caller) {
+					discover(caller)
+					st.link(caller, lineID)
+				}
+			}, pass == 0)
+			if err != nil {
+				unreadable[src.name] = true
+				st.Unreadable = append(st.Unreadable, src.name)
+				fmt.Fprintf(warn, "traceid: skipping %s: %v\n", src.name, err)
+			}
+		}
+		frontier = next
+	}
+	st.order()
+	return st
+}
+
+func (st *story) request(id string) *request {
+	r := st.Requests[id]
+	if r == nil {
+		r = &request{ID: id}
+		st.Requests[id] = r
+	}
+	return r
+}
+
+// link records that the request caller called the request called.
+func (st *story) link(caller, called string) {
+	c := st.request(caller)
+	for _, x := range c.Calls {
+		if x == called {
+			return
+		}
+	}
+	c.Calls = append(c.Calls, called)
+	st.request(called).CalledBy = caller
+}
+
+// order drops requests with no lines (ids seen only as a reference, such
+// as a client's own id) from the links, fills each request's service,
+// method and path, and orders the requests from the outermost caller down.
+func (st *story) order() {
+	for _, r := range st.Requests {
+		for _, l := range r.Lines {
+			if r.Service == "" {
+				r.Service = l.str("service")
+			}
+			if r.Method == "" {
+				r.Method, r.Path = l.str("method"), l.str("path")
+			}
+		}
+	}
+	root := st.ID
+	seen := map[string]bool{}
+	for {
+		r := st.Requests[root]
+		if r == nil || r.CalledBy == "" || seen[r.CalledBy] || st.Requests[r.CalledBy] == nil || len(st.Requests[r.CalledBy].Lines) == 0 {
+			break
+		}
+		seen[root] = true
+		root = r.CalledBy
+	}
+	var walk func(id string)
+	visited := map[string]bool{}
+	walk = func(id string) {
+		if visited[id] {
+			return
+		}
+		visited[id] = true
+		if r := st.Requests[id]; r != nil && len(r.Lines) > 0 {
+			st.Order = append(st.Order, id)
+			for _, c := range r.Calls {
+				walk(c)
+			}
+		}
+	}
+	walk(root)
+	for id, r := range st.Requests { // anything not reached from the root
+		if len(r.Lines) > 0 && !visited[id] {
+			walk(id)
+		}
+	}
+}
+
+func containsAny(b []byte, needles [][]byte) bool {
+	for _, n := range needles {
+		if bytes.Contains(b, n) {
+			return true
+		}
+	}
+	return false
+}
+
+// scan calls fn for each line of src, streaming. A line longer than
+// maxLine is skipped and, when count is set, counted as bad by passing fn
+// an invalid line.
+func scan(src source, fn func(n int64, raw []byte), count bool) error {
+	rc, err := src.open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	r := bufio.NewReaderSize(rc, 64<<10)
+	var n int64
+	var long bool
+	var buf []byte
+	for {
+		chunk, err := r.ReadSlice('\n')
+		switch {
+		case errors.Is(err, bufio.ErrBufferFull):
+			if len(buf)+len(chunk) > maxLine {
+				long, buf = true, buf[:0]
+			} else if !long {
+				buf = append(buf, chunk...)
+			}
+			continue
+		case err != nil && !errors.Is(err, io.EOF):
+			return err
+		}
+		if len(chunk) > 0 || len(buf) > 0 || long {
+			n++
+			if long {
+				if count {
+					fn(n, []byte("{")) // too long to read: a bad line
+				}
+			} else {
+				full := chunk
+				if len(buf) > 0 {
+					buf = append(buf, chunk...)
+					full = buf
+				}
+				full = bytes.TrimRight(full, "\r\n")
+				if len(full) > 0 {
+					fn(n, full)
+				}
+			}
+			long, buf = false, buf[:0]
+		}
+		if err != nil {
+			return nil
+		}
+	}
+}

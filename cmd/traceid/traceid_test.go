@@ -1,0 +1,218 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/360x/errkit/apiclient"
+	"github.com/360x/errkit/apierror"
+	"github.com/360x/errkit/apierrortest"
+	"github.com/360x/errkit/middleware"
+)
+
+// fileLogger is a zerolog logger writing JSON lines to a file, as a
+// service in production does.
+func fileLogger(t *testing.T, path, service string) zerolog.Logger {
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	t.Cleanup(func() { f.Close() })
+	return zerolog.New(&lockedWriter{w: f}).With().Timestamp().Str("service", service).Logger()
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// TestTwoServiceChain: a client's id leads, through traceid on the two
+// services' logs, to the upstream's error line with its cause.
+func TestTwoServiceChain(t *testing.T) {
+	dir := t.TempDir()
+	logA, logB := filepath.Join(dir, "offers.log"), filepath.Join(dir, "pricing.log")
+
+	pricing := httptest.NewServer(middleware.Errors(middleware.WithLogger(fileLogger(t, logB, "pricing")), middleware.WithAccessLog(true))(
+		middleware.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+			return apierror.Internal(errors.New("pq: relation \"prices\" does not exist"))
+		})))
+	t.Cleanup(pricing.Close)
+	client := apiclient.NewClient(nil)
+	offers := httptest.NewServer(middleware.Errors(middleware.WithLogger(fileLogger(t, logA, "offers")), middleware.WithAccessLog(true))(
+		middleware.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+			req, _ := http.NewRequestWithContext(r.Context(), "GET", pricing.URL+"/prices/widget", nil)
+			resp, err := client.Do(req)
+			if err != nil {
+				return apierror.BadGateway(fmt.Errorf("pricing: %w", err))
+			}
+			resp.Body.Close()
+			return nil
+		})))
+	t.Cleanup(offers.Close)
+
+	resp, err := http.Get(offers.URL + "/api/v1/participant/offers/1001/quote")
+	require.NoError(t, err)
+	env := apierrortest.AssertEnvelope(t, resp, http.StatusBadGateway)
+	offers.Close() // flush: every handler has returned
+	pricing.Close()
+
+	var out, errOut bytes.Buffer
+	code := run([]string{env.ID, logA, logB}, nil, &out, &errOut)
+	require.Equal(t, 0, code, errOut.String())
+	text := out.String()
+	assert.Contains(t, text, "[offers] request "+env.ID)
+	assert.Contains(t, text, "[pricing] called by "+env.ID)
+	assert.Contains(t, text, `cause: pq: relation "prices" does not exist`, "the root cause, two hops from the client")
+	assert.Contains(t, text, "within the 30-day log retention")
+
+	// The same from the upstream's id, in JSON: the caller is found too.
+	out.Reset()
+	require.Equal(t, 0, run([]string{"-json", env.ID, logB, logA}, nil, &out, &errOut))
+	var st story
+	require.NoError(t, json.Unmarshal(out.Bytes(), &st))
+	require.Len(t, st.Order, 2)
+	assert.Equal(t, env.ID, st.Order[0])
+	upstream := st.Requests[st.Order[1]]
+	assert.Equal(t, "pricing", upstream.Service)
+	assert.Equal(t, env.ID, upstream.CalledBy)
+	assert.Len(t, upstream.Lines, 2, "the error line and the access line")
+
+	out.Reset()
+	require.Equal(t, 0, run([]string{upstream.ID, logA, logB}, nil, &out, &errOut))
+	assert.True(t, strings.Index(out.String(), "[offers] request") < strings.Index(out.String(), "[pricing] called by"),
+		"from the upstream's id, the story starts at the outermost caller")
+}
+
+func TestExitCodesAndMessages(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "a.log")
+	id := "01a21433-216f-72a2-95b6-c1f59791269d"
+	require.NoError(t, os.WriteFile(log, []byte(
+		`{"level":"warn","id":"`+id+`","status":404,"message":"Not Found","service":"offers"}`+"\n"+
+			"offers-demo listening on http://127.0.0.1:8080\n"+
+			"\n"+
+			`{"level":"info","id":"`+id+`","status":404,"message":"request"}`+"\n"), 0o600))
+
+	tests := []struct {
+		name   string
+		args   []string
+		stdin  string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"found", []string{id, log}, "", 0, "Scanned 3 lines in 1 logs; 1 lines were not JSON and were skipped.", ""},
+		{"upper case id", []string{strings.ToUpper(id), log}, "", 0, "[offers] request " + id, ""},
+		{"unknown id", []string{"01a21433-0000-7000-8000-000000000000", log}, "", 1, "", "no log line has id"},
+		{"malformed id", []string{"ticket-42", log}, "", 2, "", "is not a 360X error id"},
+		{"unreadable and readable", []string{id, filepath.Join(dir, "missing.log"), log}, "", 0, "could not read", "skipping"},
+		{"only unreadable", []string{id, filepath.Join(dir, "missing.log")}, "", 2, "", "no log could be read"},
+		{"stdin", []string{id}, `{"level":"warn","id":"` + id + `","status":404,"message":"Not Found"}` + "\n", 0, "(stdin)", ""},
+		{"old id", []string{"-now", "2027-01-30T00:00:00Z", id, log}, "", 0, "OLDER than the 30-day log retention", ""},
+		{"not v7", []string{"93aa74d5-8caf-473f-af2f-42cf806ddfdc", log}, "", 1, "not a UUIDv7", ""},
+		{"no args", nil, "", 2, "", "usage"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := run(tt.args, strings.NewReader(tt.stdin), &out, &errOut)
+			assert.Equal(t, tt.code, code, "stdout: %s\nstderr: %s", out.String(), errOut.String())
+			assert.Contains(t, out.String(), tt.stdout)
+			assert.Contains(t, errOut.String(), tt.stderr)
+		})
+	}
+}
+
+// generated is a log of n lines made on the fly, one of them the story's.
+type generated struct {
+	lines, at int64
+	id        string
+	n         int64
+	buf       []byte
+}
+
+func (g *generated) Read(p []byte) (int, error) {
+	for len(g.buf) < len(p) && g.n < g.lines {
+		g.n++
+		id := fmt.Sprintf("01a21433-%04x-7000-8000-%012x", g.n%0xffff, g.n)
+		if g.n == g.at {
+			id = g.id
+		}
+		g.buf = fmt.Appendf(g.buf, `{"level":"info","service":"offers","id":"%s","method":"GET","path":"/api/v1/participant/offers/%d","status":200,"bytes":718,"duration":0.1,"time":"2026-11-25T19:33:44.943Z","message":"request"}`+"\n", id, g.n)
+		if g.n%1000 == 0 {
+			g.buf = append(g.buf, "not json at all\n"...)
+		}
+	}
+	if len(g.buf) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, g.buf)
+	g.buf = g.buf[:copy(g.buf, g.buf[n:])]
+	return n, nil
+}
+
+func (g *generated) Close() error { return nil }
+
+// TestStreamsInConstantMemory searches a generated log of about 200 MB:
+// the heap stays within a few MiB, whatever the size of the log.
+func TestStreamsInConstantMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads 200 MB")
+	}
+	const lines = 1_000_000 // ~200 bytes each
+	id := "01a21433-216f-72a2-95b6-c1f59791269d"
+	src := source{name: "generated", open: func() (io.ReadCloser, error) {
+		return &generated{lines: lines, at: lines / 2, id: id}, nil
+	}}
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var m runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+				runtime.ReadMemStats(&m)
+				if m.HeapInuse > peak.Load() {
+					peak.Store(m.HeapInuse)
+				}
+			}
+		}
+	}()
+	st := trace(id, []source{src}, io.Discard)
+	close(stop)
+	<-done
+	require.Equal(t, []string{id}, st.Order)
+	assert.EqualValues(t, lines+lines/1000, st.LinesScanned)
+	assert.EqualValues(t, lines/1000, st.BadLines)
+	growth := float64(peak.Load()) - float64(before.HeapInuse)
+	t.Logf("scanned %d lines (~%d MB); peak heap growth %.1f MiB", st.LinesScanned, lines*200/1_000_000, growth/(1<<20))
+	assert.Less(t, growth, float64(16<<20), "memory does not grow with the log")
+}
