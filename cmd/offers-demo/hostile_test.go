@@ -93,6 +93,21 @@ func TestHostileInput(t *testing.T) {
 			body: "{\"product\":\"\x1b[2J\x00\xff\",\"price\":1,\"currency\":\"EUR\",\"quantity\":1}"})
 		checkEnvelope(t, resp, body, 400)
 	})
+	t.Run("limits net/http enforces before any handler", func(t *testing.T) {
+		// These answers come from net/http itself, before the middleware
+		// sees the request: they cannot be envelopes (RELIABILITY.md).
+		for raw, status := range map[string]int{
+			"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 70<<10) + "\r\nConnection: close\r\n\r\n": 431,
+			"GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\nConnection: close\r\n\r\n":                                400,
+			"GET /a%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n":                                                  400,
+			"GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n":                                                          400,
+		} {
+			resp, body, err := rawRequest(t, d, raw)
+			require.NoError(t, err)
+			assert.Equal(t, status, resp.StatusCode)
+			assert.Equal(t, "text/plain; charset=utf-8", resp.Header.Get("Content-Type"), "%s", body)
+		}
+	})
 	t.Run("slow client sending headers byte by byte", func(t *testing.T) {
 		conn, err := net.Dial("tcp", strings.TrimPrefix(d.base, "http://"))
 		require.NoError(t, err)
