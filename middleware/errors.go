@@ -74,13 +74,16 @@ func (t *tracker) report(w http.ResponseWriter, r *http.Request, rec errorRecord
 		t.mu.Unlock()
 		return
 	case decided:
-		// A panic outranks an error that has not reached the client yet.
-		if prev := t.pending; prev != nil {
-			t.mu.Unlock()
-			t.logAside(prev, "error not sent: a panic answers the request")
-			t.mu.Lock()
+		// A panic outranks an error that has not reached the client yet;
+		// that error is logged aside, not lost.
+		prev := t.pending
+		if t.foreign != 0 {
+			prev = &errorRecord{err: t.foreignError(), foreign: true}
+			t.foreign, t.foreignBody = 0, nil
 		}
-		t.foreign, t.foreignBody = 0, nil
+		t.mu.Unlock()
+		t.logAside(prev, "error not sent: a panic answers the request")
+		t.mu.Lock()
 	}
 	p := t.keep(rec)
 	t.pending = p
@@ -132,7 +135,6 @@ func (t *tracker) finish() {
 		t.logErrorLocked(t.pending)
 	}
 	t.done = true
-	abort := t.abort
 	var unlogged []*PanicError
 	for _, p := range t.goPanics {
 		if t.pending == nil || !errors.Is(t.pending.err, p) {
@@ -140,20 +142,20 @@ func (t *tracker) finish() {
 		}
 	}
 	t.goPanics = nil
+	// What the lines below need, read in this one critical section.
+	final := outcome{status: t.status, bytes: t.bytes, hijacked: t.hijacked,
+		aborted: t.abort || t.abortedByHandler, writeErr: t.writeErr}
+	abort := t.abort
 	t.mu.Unlock()
 
 	for _, p := range unlogged {
 		t.logGoroutinePanic(p)
 	}
-
-	t.mu.Lock()
-	writeErr := t.writeErr
-	t.mu.Unlock()
-	if writeErr != nil && isClientGone(writeErr) {
-		t.logClientGone(writeErr)
+	if final.writeErr != nil && isClientGone(final.writeErr) {
+		t.logClientGone(final.writeErr)
 	}
 	if t.cfg.accessLog {
-		t.logAccess()
+		t.logAccess(final)
 	}
 	if abort {
 		// The response started before the error: end it broken, so the

@@ -141,24 +141,31 @@ func isClientGone(err error) bool {
 		errors.Is(err, net.ErrClosed) || errors.Is(err, http.ErrHandlerTimeout)
 }
 
+// outcome is how a request ended, for its access line.
+type outcome struct {
+	status   int
+	bytes    int64
+	hijacked bool
+	aborted  bool
+	writeErr error
+}
+
 // logAccess writes the access line.
-func (t *tracker) logAccess() {
+func (t *tracker) logAccess(o outcome) {
 	ev := t.cfg.logger.Info()
 	if ev == nil {
 		return
 	}
-	t.mu.Lock()
-	status, bytes, hijacked, aborted := t.status, t.bytes, t.hijacked, t.abort || t.abortedByHandler
-	t.mu.Unlock()
-	if status == 0 && !hijacked {
+	status := o.status
+	if status == 0 && !o.hijacked {
 		status = http.StatusOK // what net/http sends for a handler that wrote nothing
 	}
-	t.requestFields(ev).Int("status", status).Int64("bytes", bytes).
+	t.requestFields(ev).Int("status", status).Int64("bytes", o.bytes).
 		Dur("duration", t.cfg.now().Sub(t.start))
-	if hijacked {
+	if o.hijacked {
 		ev.Bool("hijacked", true)
 	}
-	if aborted {
+	if o.aborted {
 		ev.Bool("aborted", true)
 	}
 	ev.Msg("request")

@@ -142,3 +142,25 @@ func TestInternalSecretNeverInAnyBody(t *testing.T) {
 		assert.Contains(t, line["cause"], "SECRET", "the secret is in the log, for support")
 	}
 }
+
+// TestPanicAfterForeignErrorOutranksIt: a handler writes http.Error, then
+// panics before returning: the client gets the 500, and the foreign error
+// is logged aside rather than lost.
+func TestPanicAfterForeignErrorOutranksIt(t *testing.T) {
+	s := newStack()
+	srv := s.serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "missing page parameter", http.StatusBadRequest)
+		panic("and then a crash")
+	}))
+	resp, body := do(t, "GET", srv.URL+"/", nil)
+	env, line := s.checkEnvelope(t, resp, body, 500)
+	assert.Equal(t, "panic: and then a crash", line["cause"])
+	var aside map[string]any
+	for _, l := range s.log.Lines(t) {
+		if l["level"] == "info" && l["id"] == env.ID {
+			aside = l
+		}
+	}
+	require.NotNil(t, aside, s.log.String())
+	assert.Contains(t, aside["cause"], "missing page parameter")
+}

@@ -216,3 +216,42 @@ func TestStreamsInConstantMemory(t *testing.T) {
 	t.Logf("scanned %d lines (~%d MB); peak heap growth %.1f MiB", st.LinesScanned, lines*200/1_000_000, growth/(1<<20))
 	assert.Less(t, growth, float64(16<<20), "memory does not grow with the log")
 }
+
+// BenchmarkTrace1GB searches a generated 1 GB log (5 million lines) and
+// reports the peak heap growth, which stays flat: make bench runs it.
+func BenchmarkTrace1GB(b *testing.B) {
+	const lines = 5_000_000
+	id := "01a21433-216f-72a2-95b6-c1f59791269d"
+	src := source{name: "generated", open: func() (io.ReadCloser, error) {
+		return &generated{lines: lines, at: lines - 1, id: id}, nil
+	}}
+	for b.Loop() {
+		runtime.GC()
+		var before, m runtime.MemStats
+		runtime.ReadMemStats(&before)
+		var peak atomic.Uint64
+		stop, done := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(20 * time.Millisecond):
+					runtime.ReadMemStats(&m)
+					if m.HeapInuse > peak.Load() {
+						peak.Store(m.HeapInuse)
+					}
+				}
+			}
+		}()
+		st := trace(id, []source{src}, io.Discard)
+		close(stop)
+		<-done
+		if len(st.Order) != 1 {
+			b.Fatal("the id was not found")
+		}
+		b.SetBytes(int64(lines) * 200)
+		b.ReportMetric(float64(peak.Load()-min(peak.Load(), before.HeapInuse))/(1<<20), "peak-heap-MiB")
+	}
+}
