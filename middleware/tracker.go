@@ -123,21 +123,31 @@ func (t *tracker) isEnvelope() bool {
 	return len(ct) == 1 && ct[0] == apierror.ContentType
 }
 
+// startBodyLocked prepares a body write or a flush: it starts the response
+// with 200 if nothing was sent yet, and reports whether the bytes are held
+// back (the body of a foreign error) or refused (after a hijack).
+func (t *tracker) startBodyLocked() (held bool, err error) {
+	if t.hijacked {
+		return false, http.ErrHijacked
+	}
+	if t.status == 0 {
+		t.writeHeaderLocked(http.StatusOK)
+	}
+	return t.foreign != 0, nil
+}
+
 // Write sends p, starting the response with 200 if needed. The body of a
 // held-back foreign error is kept up to the configured limit and dropped
 // beyond it.
 func (t *tracker) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.hijacked {
-		return 0, http.ErrHijacked
-	}
-	if t.status == 0 {
-		t.writeHeaderLocked(http.StatusOK)
-	}
-	if t.foreign != 0 {
-		t.keepForeign(p)
-		return len(p), nil
+	if held, err := t.startBodyLocked(); err != nil || held {
+		if held {
+			t.keepForeign(p)
+			return len(p), nil
+		}
+		return 0, err
 	}
 	n, err := t.w.Write(p)
 	t.wrote(n, err)
@@ -149,15 +159,12 @@ func (t *tracker) Write(p []byte) (int, error) {
 func (t *tracker) WriteString(s string) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.hijacked {
-		return 0, http.ErrHijacked
-	}
-	if t.status == 0 {
-		t.writeHeaderLocked(http.StatusOK)
-	}
-	if t.foreign != 0 {
-		t.keepForeign([]byte(s))
-		return len(s), nil
+	if held, err := t.startBodyLocked(); err != nil || held {
+		if held {
+			t.keepForeign([]byte(s))
+			return len(s), nil
+		}
+		return 0, err
 	}
 	n, err := io.WriteString(t.w, s)
 	t.wrote(n, err)
@@ -169,14 +176,11 @@ func (t *tracker) WriteString(s string) (int, error) {
 func (t *tracker) ReadFrom(src io.Reader) (int64, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.hijacked {
-		return 0, http.ErrHijacked
-	}
-	if t.status == 0 {
-		t.writeHeaderLocked(http.StatusOK)
-	}
-	if t.foreign != 0 {
-		return io.Copy(foreignSink{t}, src)
+	if held, err := t.startBodyLocked(); err != nil || held {
+		if held {
+			return io.Copy(foreignSink{t}, src)
+		}
+		return 0, err
 	}
 	var n int64
 	var err error
@@ -226,14 +230,8 @@ func (t *tracker) Flush() { _ = t.FlushError() }
 func (t *tracker) FlushError() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.hijacked {
-		return http.ErrHijacked
-	}
-	if t.status == 0 {
-		t.writeHeaderLocked(http.StatusOK)
-	}
-	if t.foreign != 0 {
-		return nil
+	if held, err := t.startBodyLocked(); err != nil || held {
+		return err // nil while a foreign error is held back
 	}
 	return http.NewResponseController(t.w).Flush()
 }

@@ -9,22 +9,19 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
-)
 
-const vegetaModule = "github.com/tsenart/vegeta/v12@v12.13.0"
+	"github.com/360x/errkit/internal/demoproc"
+)
 
 type report struct {
 	Throughput float64        `json:"throughput"`
@@ -56,18 +53,16 @@ func run(root string, duration time.Duration, workers int) error {
 	}
 	defer os.RemoveAll(tmp)
 
-	demo := filepath.Join(tmp, "offers-demo")
-	if out, err := exec.Command("go", "build", "-C", root, "-o", demo, "./cmd/offers-demo").CombinedOutput(); err != nil {
-		return fmt.Errorf("building the demo: %v: %s", err, out)
+	demo, err := demoproc.Build(root, tmp)
+	if err != nil {
+		return err
 	}
-	install := exec.Command("go", "install", vegetaModule)
-	install.Env = append(os.Environ(), "GOBIN="+tmp)
-	if out, err := install.CombinedOutput(); err != nil {
-		return fmt.Errorf("installing vegeta: %v: %s", err, out)
+	vegeta, err := demoproc.InstallVegeta(tmp)
+	if err != nil {
+		return err
 	}
-	vegeta := filepath.Join(tmp, "vegeta")
 
-	addr, err := freeAddr()
+	addr, err := demoproc.FreeAddr()
 	if err != nil {
 		return err
 	}
@@ -83,7 +78,7 @@ func run(root string, duration time.Duration, workers int) error {
 	}
 	defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
 	base := "http://" + addr
-	if err := waitReady(base + "/healthz"); err != nil {
+	if err := demoproc.WaitReady(base + "/healthz"); err != nil {
 		return err
 	}
 
@@ -141,26 +136,4 @@ func attack(vegeta, target string, duration time.Duration, workers int) (report,
 		return report{}, fmt.Errorf("vegeta report: %w: %s", err, out)
 	}
 	return r, nil
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
-func waitReady(url string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for ctx.Err() == nil {
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return errors.New("the demo did not start")
 }

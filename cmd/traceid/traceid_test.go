@@ -185,34 +185,11 @@ func TestStreamsInConstantMemory(t *testing.T) {
 	src := source{name: "generated", open: func() (io.ReadCloser, error) {
 		return &generated{lines: lines, at: lines / 2, id: id}, nil
 	}}
-	runtime.GC()
-	var before runtime.MemStats
-	runtime.ReadMemStats(&before)
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		var m runtime.MemStats
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(20 * time.Millisecond):
-				runtime.ReadMemStats(&m)
-				if m.HeapInuse > peak.Load() {
-					peak.Store(m.HeapInuse)
-				}
-			}
-		}
-	}()
-	st := trace(id, []source{src}, io.Discard)
-	close(stop)
-	<-done
+	var st *story
+	growth := float64(peakHeapGrowth(func() { st = trace(id, []source{src}, io.Discard) }))
 	require.Equal(t, []string{id}, st.Order)
 	assert.EqualValues(t, lines+lines/1000, st.LinesScanned)
 	assert.EqualValues(t, lines/1000, st.BadLines)
-	growth := float64(peak.Load()) - float64(before.HeapInuse)
 	t.Logf("scanned %d lines (~%d MB); peak heap growth %.1f MiB", st.LinesScanned, lines*200/1_000_000, growth/(1<<20))
 	assert.Less(t, growth, float64(16<<20), "memory does not grow with the log")
 }
@@ -226,32 +203,40 @@ func BenchmarkTrace1GB(b *testing.B) {
 		return &generated{lines: lines, at: lines - 1, id: id}, nil
 	}}
 	for b.Loop() {
-		runtime.GC()
-		var before, m runtime.MemStats
-		runtime.ReadMemStats(&before)
-		var peak atomic.Uint64
-		stop, done := make(chan struct{}), make(chan struct{})
-		go func() {
-			defer close(done)
-			for {
-				select {
-				case <-stop:
-					return
-				case <-time.After(20 * time.Millisecond):
-					runtime.ReadMemStats(&m)
-					if m.HeapInuse > peak.Load() {
-						peak.Store(m.HeapInuse)
-					}
-				}
-			}
-		}()
-		st := trace(id, []source{src}, io.Discard)
-		close(stop)
-		<-done
+		var st *story
+		growth := peakHeapGrowth(func() { st = trace(id, []source{src}, io.Discard) })
 		if len(st.Order) != 1 {
 			b.Fatal("the id was not found")
 		}
 		b.SetBytes(int64(lines) * 200)
-		b.ReportMetric(float64(peak.Load()-min(peak.Load(), before.HeapInuse))/(1<<20), "peak-heap-MiB")
+		b.ReportMetric(float64(growth)/(1<<20), "peak-heap-MiB")
 	}
+}
+
+// peakHeapGrowth runs fn and returns how far the heap in use rose above
+// where it stood before, sampled every 20 ms.
+func peakHeapGrowth(fn func()) uint64 {
+	runtime.GC()
+	var before, m runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var peak atomic.Uint64
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+				runtime.ReadMemStats(&m)
+				if m.HeapInuse > peak.Load() {
+					peak.Store(m.HeapInuse)
+				}
+			}
+		}
+	}()
+	fn()
+	close(stop)
+	<-done
+	return peak.Load() - min(peak.Load(), before.HeapInuse)
 }

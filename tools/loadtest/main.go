@@ -17,7 +17,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -35,9 +34,8 @@ import (
 	"time"
 
 	"github.com/360x/errkit/apierrortest"
+	"github.com/360x/errkit/internal/demoproc"
 )
-
-const vegetaModule = "github.com/tsenart/vegeta/v12@v12.13.0"
 
 type options struct {
 	duration     time.Duration
@@ -125,16 +123,14 @@ func run(o options) (checks, breaches int, err error) {
 	}
 	defer os.RemoveAll(tmp)
 
-	demo := filepath.Join(tmp, "offers-demo")
-	if out, err := exec.Command("go", "build", "-C", o.root, "-o", demo, "./cmd/offers-demo").CombinedOutput(); err != nil {
-		return 0, 0, fmt.Errorf("building the demo: %v: %s", err, out)
+	demo, err := demoproc.Build(o.root, tmp)
+	if err != nil {
+		return 0, 0, err
 	}
-	install := exec.Command("go", "install", vegetaModule)
-	install.Env = append(os.Environ(), "GOBIN="+tmp)
-	if out, err := install.CombinedOutput(); err != nil {
-		return 0, 0, fmt.Errorf("installing vegeta: %v: %s", err, out)
+	vegeta, err := demoproc.InstallVegeta(tmp)
+	if err != nil {
+		return 0, 0, err
 	}
-	vegeta := filepath.Join(tmp, "vegeta")
 
 	bigBody := `{"product":"` + strings.Repeat("a", 2<<20) + `"}`
 	targets := mix(bigBody)
@@ -150,11 +146,11 @@ func run(o options) (checks, breaches int, err error) {
 	}
 	tokens = append(tokens, "bob-token=bob", "carol-token=carol")
 
-	addr, err := freeAddr()
+	addr, err := demoproc.FreeAddr()
 	if err != nil {
 		return 0, 0, err
 	}
-	debugAddr, err := freeAddr()
+	debugAddr, err := demoproc.FreeAddr()
 	if err != nil {
 		return 0, 0, err
 	}
@@ -173,7 +169,7 @@ func run(o options) (checks, breaches int, err error) {
 	}
 	defer func() { _ = srv.Process.Kill() }()
 	base := "http://" + addr
-	if err := waitReady(base + "/healthz"); err != nil {
+	if err := demoproc.WaitReady(base + "/healthz"); err != nil {
 		return 0, 0, fmt.Errorf("%w; stderr: %s", err, stderr.String())
 	}
 	before, err := readVars("http://" + debugAddr)
@@ -483,26 +479,4 @@ func slowClients(addr string, n int, limit time.Duration) slowReport {
 	}
 	wg.Wait()
 	return rep
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
-func waitReady(url string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for ctx.Err() == nil {
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return errors.New("the demo did not start")
 }
