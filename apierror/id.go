@@ -10,10 +10,10 @@ import (
 // 74 random bits.
 //
 // The random bits come from math/rand/v2's global generator (ChaCha8,
-// seeded by the operating system, per thread): ids must be unique and
-// unguessable enough not to collide, not secret, and this keeps id
-// generation free of locks and system calls, so concurrent requests never
-// wait on each other for an id.
+// seeded by the operating system, one state per thread). An error id must
+// be unique, not secret, and this keeps id generation free of locks and
+// system calls, so concurrent requests never wait on each other for an id
+// (google/uuid's NewV7 takes a global lock and reads crypto/rand).
 func NewID() string { return NewIDAt(time.Now()) }
 
 // NewIDAt is [NewID] with the time prefix taken from t, for a caller that
