@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -19,10 +20,10 @@ import (
 // writes nothing to the connection; the hijack is tracked from the hijack
 // itself (through http.ResponseController), not guessed from headers.
 func TestHijackThenPanicWritesNothing(t *testing.T) {
-	for _, via := range []string{"ResponseController", "Hijacker"} {
+	for _, via := range []string{"ResponseController", "Hijacker", "ResponseController then error"} {
 		t.Run(via, func(t *testing.T) {
 			s := newStack()
-			srv := s.serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			srv := s.serve(t, middleware.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 				var conn net.Conn
 				var rw *bufio.ReadWriter
 				var err error
@@ -35,6 +36,9 @@ func TestHijackThenPanicWritesNothing(t *testing.T) {
 				_, _ = rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\nhello")
 				_ = rw.Flush()
 				defer conn.Close()
+				if strings.HasSuffix(via, "error") {
+					return errors.New("after hijack")
+				}
 				panic("after hijack")
 			}))
 			conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))

@@ -212,8 +212,12 @@ func TestConcurrentMixedPaths(t *testing.T) {
 	require.Eventually(t, func() bool { return strings.Count(s.log.String(), `"message":"request"`) == workers*each }, 5*time.Second, 10*time.Millisecond)
 	counts := map[string]int{}
 	for _, l := range s.log.Lines(t) {
+		id := l["id"].(string)
+		if l["level"] == "warn" || l["level"] == "error" || l["message"] == "request" {
+			assert.EqualValues(t, ids[id], l["status"], "the logged status is the one the client received (%v)", l)
+		}
 		if l["level"] == "warn" || l["level"] == "error" {
-			counts[l["id"].(string)]++
+			counts[id]++
 		}
 	}
 	for id, status := range ids {

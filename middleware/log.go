@@ -25,8 +25,11 @@ func (t *tracker) logErrorLocked(rec *errorRecord) {
 	if status == 0 {
 		status = e.StatusCode()
 	}
-	committed := t.status != 0 && t.status != status
-	if committed || t.hijacked {
+	// After a hijack there is no HTTP status on the wire: the error's own
+	// status is logged, with "hijacked". After a success status was sent,
+	// that status is what the client received.
+	committed := !t.hijacked && t.status != 0 && t.status != status
+	if committed {
 		status = t.status
 	}
 	level := zerolog.WarnLevel

@@ -226,13 +226,16 @@ func TestForeignErrors(t *testing.T) {
 
 func TestMaxBytesReader(t *testing.T) {
 	s := newStack()
-	srv := s.serve(t, middleware.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+	r := chi.NewRouter()
+	r.Use(s.mw)
+	r.Method("POST", "/offers", middleware.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		r.Body = http.MaxBytesReader(w, r.Body, 1024)
 		if _, err := io.ReadAll(r.Body); err != nil {
 			return fmt.Errorf("reading the offer: %w", err)
 		}
 		return nil
 	}))
+	srv := httptestServer(t, r)
 	resp, body := do(t, "POST", srv.URL+"/offers", strings.NewReader(strings.Repeat("x", 4096)))
 	env, _ := s.checkEnvelope(t, resp, body, 413)
 	assert.Contains(t, env.Error, "1024 bytes")

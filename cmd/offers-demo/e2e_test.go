@@ -229,6 +229,9 @@ func TestDemoEndToEnd(t *testing.T) {
 			}
 		case l["message"] == "request":
 			accessLines[id]++
+			if status, ok := received[id]; ok {
+				assert.EqualValues(t, status, l["status"], "the access line's status is the one received")
+			}
 		}
 	}
 	for id, status := range received {
