@@ -14,6 +14,7 @@ type IDCarrier interface {
 
 type idString string
 
+// RequestID returns the id itself.
 func (s idString) RequestID() string { return string(s) }
 
 // WithID returns a copy of ctx that carries id as the request's error id.

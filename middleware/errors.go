@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/rs/zerolog"
+
 	"github.com/360x/errkit/apierror"
 )
 
@@ -26,8 +28,8 @@ type errorRecord struct {
 // err is logged with "committed": true and the connection is aborted when the
 // handler returns, so the client sees a broken response, not a clean one.
 //
-// Without [Errors] in front, it still writes the envelope (with a new id and
-// no log line).
+// Without [Errors] in front, it still writes the envelope, with a new id,
+// and logs it to the zerolog logger of r's context (zerolog.Ctx), if any.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	e := apierror.From(err)
 	if e == nil {
@@ -35,7 +37,19 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	t := trackerFrom(r.Context())
 	if t == nil {
-		standalone.Write(w, r, e)
+		env := standalone.Write(w, r, e)
+		// No tracker, so no once-only guarantee; still, the error is not
+		// lost if the request's context has a zerolog logger (hlog).
+		rec := errorRecord{err: e, env: env}
+		level := zerolog.WarnLevel
+		if env.StatusCode >= 500 {
+			level = zerolog.ErrorLevel
+		}
+		if ev := zerolog.Ctx(r.Context()).WithLevel(level); ev != nil {
+			ev.Str("id", env.ID).Str("method", r.Method).Str("path", r.URL.Path).Int("status", env.StatusCode)
+			errorFields(ev, &rec)
+			ev.Msg(env.Message)
+		}
 		return
 	}
 	t.report(w, r, errorRecord{err: e})

@@ -14,6 +14,7 @@ package middleware
 
 import (
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -40,7 +41,8 @@ type config struct {
 type Option func(*config)
 
 // WithLogger sets the zerolog logger that error and access lines go to. The
-// default discards everything: a service must say where its logs go.
+// default writes JSON lines with timestamps to os.Stderr, so that no error
+// is lost by a service that forgot to say where its logs go.
 func WithLogger(l zerolog.Logger) Option { return func(c *config) { c.logger = l } }
 
 // WithClock sets the clock for envelope timestamps and durations. The
@@ -76,7 +78,7 @@ func WithForeignBodyLimit(n int) Option {
 }
 
 func newConfig(opts []Option) *config {
-	c := &config{logger: zerolog.Nop(), now: time.Now, maxForeign: 1 << 10}
+	c := &config{logger: zerolog.New(os.Stderr).With().Timestamp().Logger(), now: time.Now, maxForeign: 1 << 10}
 	for _, o := range opts {
 		o(c)
 	}

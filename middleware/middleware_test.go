@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/360x/errkit/apierror"
+	"github.com/360x/errkit/apierrortest"
 	"github.com/360x/errkit/middleware"
 )
 
@@ -291,4 +292,17 @@ func TestHijackOnSuccess(t *testing.T) {
 	resp, body := do(t, "GET", srv.URL+"/ws", nil)
 	assert.Equal(t, 200, resp.StatusCode)
 	assert.Equal(t, "hijacked", string(body))
+}
+
+func TestWriteErrorWithoutMiddlewareLogsToTheContextLogger(t *testing.T) {
+	logs := apierrortest.NewLogCapture()
+	req := httptest.NewRequest("GET", "/x", nil)
+	req = req.WithContext(logs.Logger().WithContext(req.Context()))
+	rec := httptest.NewRecorder()
+	middleware.WriteError(rec, req, errors.New("db down"))
+	assert.Equal(t, 500, rec.Code)
+	id := rec.Header().Get("X-Request-Id")
+	lines := logs.ErrorLines(id)
+	require.Len(t, lines, 1)
+	assert.Equal(t, "db down", lines[0]["cause"])
 }

@@ -216,6 +216,7 @@ func (t *tracker) keepForeign(p []byte) {
 // lock held.
 type foreignSink struct{ t *tracker }
 
+// Write keeps what fits of p and reports all of it written.
 func (s foreignSink) Write(p []byte) (int, error) { s.t.keepForeign(p); return len(p), nil }
 
 // writerOnly hides ReadFrom from io.Copy, so that it cannot loop back.
