@@ -11,8 +11,8 @@ package apiclient
 
 import (
 	"bytes"
+	"errors"
 	"io"
-	"mime"
 	"net/http"
 
 	"github.com/360x/errkit/apierror"
@@ -47,39 +47,54 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		base = http.DefaultTransport
 	}
 	resp, err := base.RoundTrip(req)
-	if err != nil || resp.StatusCode < 400 || req.Method == http.MethodHead {
+	if err != nil || resp.StatusCode < 400 {
 		return resp, err
 	}
-	if !jsonOrUnknown(resp.Header.Get("Content-Type")) {
-		return resp, nil
+	// apierror.ReadResponse decides what an envelope is (status, content
+	// type, size); what it reads is kept, so that an answer that is not one
+	// is handed on whole.
+	body := resp.Body
+	rec := &recorder{r: body}
+	if body != nil {
+		resp.Body = io.NopCloser(rec)
 	}
-	data, rerr := io.ReadAll(io.LimitReader(resp.Body, apierror.MaxEnvelopeSize+1))
-	if rerr != nil {
-		_ = resp.Body.Close()
-		return nil, &apierror.ResponseError{StatusCode: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), Reason: "reading the body", Err: rerr}
+	upstream, rerr := apierror.ReadResponse(resp)
+	switch {
+	case rerr == nil:
+		_ = body.Close()
+		return nil, upstream
+	case rec.err != nil:
+		// Reading the body failed: there is no whole response to hand on.
+		_ = body.Close()
+		return nil, rerr
 	}
-	if len(data) <= apierror.MaxEnvelopeSize {
-		if upstream, perr := apierror.ParseEnvelope(data, resp.StatusCode); perr == nil {
-			_ = resp.Body.Close()
-			return nil, upstream
-		}
+	resp.Body = body
+	if rec.buf.Len() > 0 {
+		resp.Body = replayBody{Reader: io.MultiReader(&rec.buf, body), Closer: body}
 	}
-	// Not an envelope: hand the response on whole, the bytes read first.
-	resp.Body = replayBody{Reader: io.MultiReader(bytes.NewReader(data), resp.Body), Closer: resp.Body}
 	return resp, nil
+}
+
+// recorder keeps what is read through it, and the first read error other
+// than io.EOF.
+type recorder struct {
+	r   io.Reader
+	buf bytes.Buffer
+	err error
+}
+
+func (r *recorder) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	r.buf.Write(p[:n])
+	if err != nil && !errors.Is(err, io.EOF) && r.err == nil {
+		r.err = err
+	}
+	return n, err
 }
 
 type replayBody struct {
 	io.Reader
 	io.Closer
-}
-
-func jsonOrUnknown(ct string) bool {
-	if ct == "" {
-		return true
-	}
-	mt, _, err := mime.ParseMediaType(ct)
-	return err == nil && (mt == "application/json" || mt == "application/problem+json")
 }
 
 // NewClient returns an http.Client whose transport is a Transport over

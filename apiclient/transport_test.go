@@ -124,3 +124,24 @@ func TestTransportDoesNotChangeTheCallersRequest(t *testing.T) {
 	assert.Empty(t, req.Header.Get("X-Request-Id"))
 	assert.False(t, strings.Contains(req.Header.Get("X-Request-Id"), "0196"))
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+type brokenBody struct{}
+
+func (brokenBody) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
+func (brokenBody) Close() error             { return nil }
+
+func TestTransportBodyReadFailure(t *testing.T) {
+	base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: 502, Header: http.Header{"Content-Type": {"application/json"}}, Body: brokenBody{}, Request: r}, nil
+	})
+	resp, err := apiclient.NewClient(base).Get("http://upstream.invalid/x")
+	assert.Nil(t, resp)
+	require.ErrorIs(t, err, apierror.ErrNotEnvelope)
+	var re *apierror.ResponseError
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, 502, re.StatusCode, "the status is kept")
+}

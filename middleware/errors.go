@@ -41,11 +41,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		// No tracker, so no once-only guarantee; still, the error is not
 		// lost if the request's context has a zerolog logger (hlog).
 		rec := errorRecord{err: e, env: env}
-		level := zerolog.WarnLevel
-		if env.StatusCode >= 500 {
-			level = zerolog.ErrorLevel
-		}
-		if ev := zerolog.Ctx(r.Context()).WithLevel(level); ev != nil {
+		if ev := zerolog.Ctx(r.Context()).WithLevel(levelFor(env.StatusCode)); ev != nil {
 			ev.Str("id", env.ID).Str("method", r.Method).Str("path", r.URL.Path).Int("status", env.StatusCode)
 			errorFields(ev, &rec)
 			ev.Msg(env.Message)

@@ -32,8 +32,8 @@ func (t *tracker) logErrorLocked(rec *errorRecord) {
 	if committed {
 		status = t.status
 	}
-	level := zerolog.WarnLevel
-	if status >= 500 || rec.stack != nil || committed {
+	level := levelFor(status)
+	if rec.stack != nil || committed {
 		level = zerolog.ErrorLevel
 	}
 	ev := t.cfg.logger.WithLevel(level)
@@ -53,6 +53,15 @@ func (t *tracker) logErrorLocked(rec *errorRecord) {
 		msg = apierror.Title(e.StatusCode())
 	}
 	ev.Msg(msg)
+}
+
+// levelFor is the level of an error line for status: warn for a 4xx,
+// error for a 5xx.
+func levelFor(status int) zerolog.Level {
+	if status >= 500 {
+		return zerolog.ErrorLevel
+	}
+	return zerolog.WarnLevel
 }
 
 // logAside writes, at info level, an error that did not become the
