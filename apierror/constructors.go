@@ -48,9 +48,26 @@ func New(status int, detail string) *Error {
 	return e
 }
 
-// Newf is [New] with the detail formatted as by fmt.Sprintf.
+// Newf is [New] with the detail formatted as by fmt.Errorf. An error
+// argument formatted with %w becomes the cause, so errors.Is and errors.As
+// find it; for a 4xx the formatted text is still the client-facing detail,
+// so wrap only errors whose text a client may read.
 func Newf(status int, format string, args ...any) *Error {
-	return New(status, fmt.Sprintf(format, args...))
+	err := fmt.Errorf(format, args...)
+	e := New(status, err.Error())
+	if validStatus(status) && (status >= 500 || wraps(err)) {
+		e.Cause = err
+	}
+	return e
+}
+
+// wraps reports whether err, made by fmt.Errorf, wraps another error (%w).
+func wraps(err error) bool {
+	switch err.(type) {
+	case interface{ Unwrap() error }, interface{ Unwrap() []error }:
+		return true
+	}
+	return false
 }
 
 // Validation returns a 400 validation_error: the request as a whole is
@@ -105,18 +122,16 @@ func NotFound(detail string) *Error {
 }
 
 // MethodNotAllowed returns a 405 Method Not Allowed for method, with an
-// Allow header listing the allowed methods in the order given.
+// Allow header listing the allowed methods in the order given; with none
+// given, the Allow header is empty, as RFC 9110 permits for a resource that
+// allows no method.
 func MethodNotAllowed(method string, allowed ...string) *Error {
 	list := strings.Join(allowed, ", ")
 	detail := "Method " + method + " is not allowed on this resource."
 	if list != "" {
 		detail += " Allowed: " + list + "."
 	}
-	e := New(http.StatusMethodNotAllowed, detail)
-	if list != "" {
-		e.WithHeader("Allow", list)
-	}
-	return e
+	return New(http.StatusMethodNotAllowed, detail).WithHeader("Allow", list)
 }
 
 // Conflict returns a 409 Conflict; detail says what the request conflicts
@@ -184,8 +199,8 @@ func GatewayTimeout(cause error) *Error {
 	return &Error{Status: http.StatusGatewayTimeout, Message: Title(http.StatusGatewayTimeout), Cause: cause}
 }
 
-// WithRetryAfter sets the Retry-After header of e to d in whole seconds,
-// rounded up, and returns e.
+// WithRetryAfter returns a copy of e with the Retry-After header set to d
+// in whole seconds, rounded up.
 func (e *Error) WithRetryAfter(d time.Duration) *Error {
 	return e.WithHeader("Retry-After", retryAfterSeconds(d))
 }

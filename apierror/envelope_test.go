@@ -47,6 +47,16 @@ func FuzzAppendJSON(f *testing.F) {
 	f.Add("/p/\xff\xfe", "a\nb", "\x00\x1b[31m", int64(-1))
 	f.Add("\u2028", "<script>", "\"\\", int64(1<<40))
 	f.Fuzz(func(t *testing.T, path, message, detail string, ms int64) {
+		// The schema's rules for what a renderer produces: a path that
+		// starts with '/' and has no query or fragment, a non-empty message
+		// and detail, a 5xx's contract title.
+		path = "/" + strings.NewReplacer("?", "%3F", "#", "%23").Replace(path)
+		if message == "" {
+			message = "m"
+		}
+		if detail == "" {
+			detail = "d"
+		}
 		v := apierror.Envelope{
 			ID:         "93aa74d5-8caf-473f-af2f-42cf806ddfdc",
 			Timestamp:  time.UnixMilli(ms % 253402300799000).UTC(), // years 0000-9999
@@ -55,6 +65,10 @@ func FuzzAppendJSON(f *testing.F) {
 		}
 		if v.Timestamp.Year() < 0 {
 			v.Timestamp = time.Unix(0, 0)
+		}
+		if v.StatusCode >= 500 {
+			v.Message = apierror.Title(v.StatusCode)
+			message = v.Message
 		}
 		got := v.AppendJSON(nil)
 		require.True(t, json.Valid(got))

@@ -111,20 +111,36 @@ func (e *Error) StatusCode() int {
 	return http.StatusInternalServerError
 }
 
-// WithHeader sets a response header on e and returns e, for chaining after a
-// constructor.
+// WithHeader returns a copy of e with the response header key set to value,
+// for chaining after a constructor. e itself is not changed, so an error
+// kept in a package variable can be specialised per request safely.
+//
+// The renderer decides the headers the contract owns: Content-Type,
+// X-Content-Type-Options, Cache-Control and X-Request-Id cannot be set this
+// way, nor the headers that describe a success body (see [Renderer.Write]).
 func (e *Error) WithHeader(key, value string) *Error {
-	if e.Header == nil {
-		e.Header = make(http.Header, 1)
-	}
-	e.Header.Set(key, value)
-	return e
+	c := e.clone()
+	c.Header.Set(key, value)
+	return c
 }
 
-// WithCause sets the internal cause of e and returns e.
+// WithCause returns a copy of e with the internal cause set to cause.
 func (e *Error) WithCause(cause error) *Error {
-	e.Cause = cause
-	return e
+	c := *e
+	c.Cause = cause
+	return &c
+}
+
+// clone returns a copy of e whose Header and Attributes can be changed
+// without touching e's.
+func (e *Error) clone() *Error {
+	c := *e
+	c.Header = make(http.Header, len(e.Header)+1)
+	for k, v := range e.Header {
+		c.Header[k] = append([]string(nil), v...)
+	}
+	c.Attributes = append([]Attribute(nil), e.Attributes...)
+	return &c
 }
 
 func validStatus(status int) bool { return status >= 400 && status <= 599 }

@@ -6,27 +6,39 @@ import (
 	"net/http"
 )
 
-// From converts any error to an *Error, for rendering:
+// From converts any error to the *Error this service answers with:
 //
 //   - nil gives nil;
-//   - an *Error anywhere in the chain (errors.As) is returned as it is;
+//   - an error another 360X service answered ([ReadResponse]: its Received
+//     is set), returned as it is or wrapped, is that service's answer, not
+//     this one's: it gives this service's 502 Bad Gateway around err, so
+//     the log names the upstream's id, status and path. An upstream 503
+//     that says when to retry (Retry-After) gives a 503 with that
+//     Retry-After instead. To pass an upstream error on deliberately, with
+//     its status, use [Forward];
+//   - an *Error of this service anywhere in the chain (errors.As) is
+//     returned as it is;
 //   - context.DeadlineExceeded gives a 504 around err;
 //   - an *http.MaxBytesError (from http.MaxBytesReader) gives a 413 naming
 //     the limit;
-//   - context.Canceled gives 499 Client Closed Request around err. It means
-//     the client went away: nobody will read the response, and it is not a
-//     failure of the service, so it must not count or alert as a 500. The
-//     status says so in the logs and metrics;
+//   - context.Canceled gives 499 Client Closed Request around err. It
+//     means the client went away: nobody will read the response, and it
+//     is not a failure of the service. (Package middleware checks that the
+//     client really is gone; a cancellation of the service's own making is
+//     answered as a 500.)
 //   - anything else gives a 500 Generic Error with err as its cause.
 //
-// The order matters only for chains holding more than one of these: an
-// *Error wins over the rest, a deadline over a cancellation.
+// The order matters only for chains holding more than one of these: the
+// outermost *Error wins over the rest, a deadline over a cancellation.
 func From(err error) *Error {
 	if err == nil {
 		return nil
 	}
 	if e, ok := errors.AsType[*Error](err); ok {
-		return e
+		if e.Received == nil {
+			return e
+		}
+		return fromUpstream(e, err)
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return GatewayTimeout(err)
@@ -40,4 +52,52 @@ func From(err error) *Error {
 		return e
 	}
 	return Internal(err)
+}
+
+// fromUpstream is From for up, an error another service answered, found in
+// err's chain.
+func fromUpstream(up *Error, err error) *Error {
+	if up.Status == http.StatusServiceUnavailable {
+		if ra := up.Header.Get("Retry-After"); ra != "" {
+			e := ServiceUnavailable(err)
+			e.Header = http.Header{"Retry-After": {ra}}
+			return e
+		}
+	}
+	return BadGateway(err)
+}
+
+// Forward returns the error another 360X service answered (found in err's
+// chain, as [ReadResponse] returns it) as this service's own answer, with
+// the upstream's status, title and, for a 4xx, its detail; the upstream's
+// Retry-After and Allow are kept, and the renderer applies the per-status
+// headers again (a forwarded 401 gets this service's WWW-Authenticate
+// challenge). err stays the cause, so the error line still names the
+// upstream's id. Use it only where the upstream's answer is the right
+// answer for this service's client (a 404 for a resource the upstream
+// owns, a 400 about a field the client sent on); by default ([From]) an
+// upstream error is a 502.
+//
+// Forward returns [From](err) when err holds no upstream error.
+func Forward(err error) *Error {
+	up, ok := errors.AsType[*Error](err)
+	if !ok || up.Received == nil {
+		return From(err)
+	}
+	e := New(up.Status, up.Detail)
+	if up.Status < 500 {
+		e.Message = up.Message
+		e.Code = up.Code
+		e.Attributes = up.Attributes
+	}
+	e.Cause = err
+	for _, k := range [...]string{"Retry-After", "Allow"} {
+		if v := up.Header.Values(k); len(v) > 0 {
+			if e.Header == nil {
+				e.Header = make(http.Header, 2)
+			}
+			e.Header[k] = append([]string(nil), v...)
+		}
+	}
+	return e
 }

@@ -14,11 +14,11 @@ import (
 // be unique, not secret, and this keeps id generation free of locks and
 // system calls, so concurrent requests never wait on each other for an id
 // (google/uuid's NewV7 takes a global lock and reads crypto/rand).
-func NewID() string { return NewIDAt(time.Now()) }
+func NewID() string { return newIDAt(time.Now()) }
 
-// NewIDAt is [NewID] with the time prefix taken from t, for a caller that
+// newIDAt is [NewID] with the time prefix taken from t, for a caller that
 // has just read the clock.
-func NewIDAt(t time.Time) string {
+func newIDAt(t time.Time) string {
 	return string(appendUUIDv7(make([]byte, 0, 36), t, rand.Uint64(), rand.Uint64()))
 }
 

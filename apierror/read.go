@@ -54,9 +54,12 @@ func (e *ResponseError) Is(target error) bool { return target == ErrNotEnvelope 
 // response) it returns a *[ResponseError] carrying the HTTP status, which
 // matches [ErrNotEnvelope].
 //
-// The returned *Error's Cause is nil: the upstream's detail is its own
-// client-facing text. Wrap it to answer for it, for example
-// apierror.BadGateway(upstreamErr).
+// The headers that matter to a caller (Retry-After, WWW-Authenticate,
+// Allow) are kept in the returned *Error's Header. Its Cause is nil: the
+// upstream's detail is its own client-facing text.
+//
+// Returned by a handler, as it is or wrapped, such an error becomes this
+// service's 502 Bad Gateway ([From]); [Forward] passes it on deliberately.
 func ReadResponse(resp *http.Response) (*Error, error) {
 	ct := resp.Header.Get("Content-Type")
 	fail := func(reason string, err error) (*Error, error) {
@@ -78,8 +81,24 @@ func ReadResponse(resp *http.Response) (*Error, error) {
 	if len(data) > MaxEnvelopeSize {
 		return fail(fmt.Sprintf("body exceeds %d bytes", MaxEnvelopeSize), nil)
 	}
-	return parse(data, resp.StatusCode, ct)
+	e, err := parse(data, resp.StatusCode, ct)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keptHeaders {
+		if v := resp.Header.Values(k); len(v) > 0 {
+			if e.Header == nil {
+				e.Header = make(http.Header, len(keptHeaders))
+			}
+			e.Header[k] = append([]string(nil), v...)
+		}
+	}
+	return e, nil
 }
+
+// keptHeaders are the headers of an upstream error response that matter to
+// the caller, kept in the *Error that [ReadResponse] returns.
+var keptHeaders = [...]string{"Retry-After", "Www-Authenticate", "Allow"}
 
 // ParseEnvelope returns the *Error that data, the body of a 360X error
 // response, describes, as [ReadResponse] does for a response; status is the

@@ -2,7 +2,6 @@ package apierror
 
 import (
 	"net/http"
-	"slices"
 	"sync"
 	"time"
 )
@@ -10,19 +9,19 @@ import (
 // ContentType is the Content-Type of every error response.
 const ContentType = "application/json; charset=utf-8"
 
-// Header values shared by every response: each is a one-element slice that
-// is never appended to in place (its capacity is 1), so sharing is safe and
-// spares an allocation per response.
-var (
-	contentTypeValue = []string{ContentType}
-	nosniffValue     = []string{"nosniff"}
-	noStoreValue     = []string{"no-store"}
-)
+// DefaultChallenge is the WWW-Authenticate challenge of a 401 whose error
+// and response carry no Bearer challenge of their own (RFC 6750).
+const DefaultChallenge = `Bearer error="invalid_token"`
+
+// DefaultRetryAfter is the Retry-After of a 429 whose error and response
+// say nothing about when to retry (chi's Throttle, apierror.New(429, "")):
+// one minute, the window of most rate limits.
+const DefaultRetryAfter = time.Minute
 
 // Renderer writes errors as 360X envelopes. It is the one place in the
-// project that encodes an envelope. Its clock and id source are set with
-// options, so tests are deterministic without touching package state; a
-// Renderer is safe for concurrent use.
+// project that encodes an envelope and decides an error response's headers.
+// Its clock and id source are set with options, so tests are deterministic
+// without touching package state; a Renderer is safe for concurrent use.
 type Renderer struct {
 	now   func() time.Time
 	newID func() string
@@ -32,7 +31,7 @@ type Renderer struct {
 type Option func(*Renderer)
 
 // WithClock sets the clock that stamps the envelope's timestamp. The default
-// is time.Now.
+// (and the meaning of nil) is time.Now.
 func WithClock(now func() time.Time) Option {
 	return func(r *Renderer) {
 		if now != nil {
@@ -42,7 +41,7 @@ func WithClock(now func() time.Time) Option {
 }
 
 // WithIDGenerator sets the source of ids for requests whose context carries
-// none (see [WithID]). The default is [NewID].
+// none (see [WithID]). The default (and the meaning of nil) is [NewID].
 func WithIDGenerator(newID func() string) Option {
 	return func(r *Renderer) {
 		if newID != nil {
@@ -60,19 +59,20 @@ func NewRenderer(opts ...Option) *Renderer {
 	return r
 }
 
-// Now returns the renderer's current time, for callers that stamp the same
-// clock into logs.
-func (r *Renderer) Now() time.Time { return r.now() }
-
 // Envelope returns the envelope that [Renderer.Write] would send for e in
 // answer to req, without writing anything.
 //
-// The id is the one in req's context ([WithID]) or a new one; the path is
-// req.URL.Path without the query; the statusCode is e.StatusCode(); the
-// message is e.Message, or the status's [Title] when empty or when e.Status
-// is not an error status; the "error" member is e.Detail (a default sentence
-// when empty) for a 4xx and always the fixed [PublicDetail] for a 5xx, so no
-// internal text reaches a client. A nil e is rendered as a 500.
+//   - id: the one in req's context ([WithID]), or a new one;
+//   - timestamp: the renderer's clock;
+//   - statusCode: e.StatusCode();
+//   - message: for a 4xx, e.Message, or the status's [Title] when empty;
+//     for a 5xx always the [Title], whatever e.Message holds;
+//   - error: for a 4xx, e.Detail, or a default sentence for the status when
+//     empty; for a 5xx always the fixed [PublicDetail];
+//   - path: [RequestPath] of req.
+//
+// So no internal text reaches a client in a 5xx. A nil e is rendered as a
+// 500.
 func (r *Renderer) Envelope(req *http.Request, e *Error) Envelope {
 	if e == nil {
 		e = Internal(nil)
@@ -84,18 +84,19 @@ func (r *Renderer) Envelope(req *http.Request, e *Error) Envelope {
 		StatusCode: status,
 		Message:    e.Message,
 		Error:      e.Detail,
-		Path:       req.URL.Path,
+		Path:       RequestPath(req),
 	}
 	if env.ID == "" {
 		env.ID = r.newID()
 	}
+	if status >= 500 {
+		env.Message, env.Error = Title(status), PublicDetail(status)
+		return env
+	}
 	if env.Message == "" || status != e.Status {
 		env.Message = Title(status)
 	}
-	switch {
-	case status >= 500:
-		env.Error = PublicDetail(status)
-	case env.Error == "":
+	if env.Error == "" {
 		env.Error = defaultDetail(status)
 	}
 	return env
@@ -103,42 +104,94 @@ func (r *Renderer) Envelope(req *http.Request, e *Error) Envelope {
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
-// Write sends e as the response to req: the status, the headers of the
-// contract (Content-Type, X-Content-Type-Options: nosniff, Cache-Control:
-// no-store, X-Request-Id) and those e carries, then the envelope as compact
-// JSON and a newline; for a HEAD request, no body. It returns the envelope
-// it sent, for logging. See [Renderer.Envelope] for how each member is
-// chosen.
+// Write sends e as the response to req and returns the envelope it sent, for
+// logging: the envelope of [Renderer.Envelope], with the headers of
+// [Renderer.WriteEnvelope].
 //
 // Write does not check whether a response has already started: that is the
 // caller's decision (package middleware tracks it).
 func (r *Renderer) Write(w http.ResponseWriter, req *http.Request, e *Error) Envelope {
 	env := r.Envelope(req, e)
+	r.WriteEnvelope(w, req, e, env)
+	return env
+}
+
+// WriteEnvelope sends env, the envelope [Renderer.Envelope] built for e and
+// req, as the response: the status, the headers, then the envelope as
+// compact JSON and a newline; for a HEAD request, no body.
+//
+// The renderer owns an error response's headers, whatever was set on the
+// response before and whatever e carries:
+//
+//   - the contract's headers are always set and cannot be overridden:
+//     Content-Type (see [ContentType]), X-Content-Type-Options: nosniff,
+//     Cache-Control: no-store, X-Request-Id (the envelope's id);
+//   - headers that describe a success body are removed, so that the client
+//     can read the envelope: Content-Encoding, Content-Length,
+//     Content-Range, Content-Disposition, ETag, Last-Modified,
+//     Content-Language, Content-Location;
+//   - the headers in e.Header are added (copies: no value is shared with e
+//     or between responses);
+//   - per status: a 401 always has a Bearer WWW-Authenticate challenge
+//     ([DefaultChallenge] unless a Bearer challenge was set); a 405 always
+//     has Allow (empty when no method is allowed); a 429 always has
+//     Retry-After in whole seconds (from e, from the response, or
+//     [DefaultRetryAfter]); a 503 keeps a Retry-After from e or the
+//     response. A Retry-After given as an HTTP date is turned into seconds,
+//     and one that is neither is dropped.
+func (r *Renderer) WriteEnvelope(w http.ResponseWriter, req *http.Request, e *Error, env Envelope) {
 	h := w.Header()
-	h.Del("Content-Length")
-	h["Content-Type"] = contentTypeValue
-	h["X-Content-Type-Options"] = nosniffValue
-	h["Cache-Control"] = noStoreValue
-	if v := h["X-Request-Id"]; len(v) != 1 || v[0] != env.ID {
-		h.Set("X-Request-Id", env.ID)
+	for _, k := range successHeaders {
+		delete(h, k)
 	}
 	if e != nil {
 		for k, v := range e.Header {
-			// A copy: e may be a shared value, and later middleware may
-			// append to the response's header.
-			h[http.CanonicalHeaderKey(k)] = slices.Clone(v)
+			if k = http.CanonicalHeaderKey(k); !ownedHeader(k) {
+				h[k] = append([]string(nil), v...)
+			}
 		}
 	}
+	// One allocation for the contract's values, each slice with capacity 1
+	// so that an append by later code cannot reach its neighbour.
+	vals := [4]string{ContentType, "nosniff", "no-store", env.ID}
+	own := vals[:]
+	h["Content-Type"] = own[0:1:1]
+	h["X-Content-Type-Options"] = own[1:2:2]
+	h["Cache-Control"] = own[2:3:3]
+	h["X-Request-Id"] = own[3:4:4]
+	statusHeaders(h, env.StatusCode, r.now)
+
 	w.WriteHeader(env.StatusCode)
 	if req.Method == http.MethodHead {
-		return env
+		return
 	}
 	bp := bufPool.Get().(*[]byte)
 	buf := append(env.AppendJSON((*bp)[:0]), '\n')
-	_, _ = w.Write(buf) // a failed write is the connection's fate; nothing to add
+	_, _ = w.Write(buf) // a failed write is the connection's fate; the caller sees it
 	if cap(buf) <= 4096 {
 		*bp = buf
 		bufPool.Put(bp)
 	}
-	return env
+}
+
+// successHeaders describe the success body a handler meant to send; they
+// are removed from an error response (canonical forms).
+var successHeaders = [...]string{
+	"Content-Encoding", "Content-Length", "Content-Range", "Content-Disposition",
+	"Etag", "Last-Modified", "Content-Language", "Content-Location",
+}
+
+// ownedHeader reports whether the renderer decides header k (canonical)
+// alone: the contract's headers and the success-body headers.
+func ownedHeader(k string) bool {
+	switch k {
+	case "Content-Type", "X-Content-Type-Options", "Cache-Control", "X-Request-Id":
+		return true
+	}
+	for _, s := range successHeaders {
+		if k == s {
+			return true
+		}
+	}
+	return false
 }

@@ -193,7 +193,7 @@ func TestWriteHostileStrings(t *testing.T) {
 		e := apierror.NotFound(s)
 		e.Message = s
 		req := httptest.NewRequest(http.MethodGet, "/x", nil)
-		req.URL.Path = "/p/" + s
+		req.RequestURI = "/p/" + s // as a raw request line could carry it
 		rec := httptest.NewRecorder()
 		fixedRenderer().Write(rec, req, e)
 		body := rec.Body.Bytes()

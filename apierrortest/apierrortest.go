@@ -1,7 +1,8 @@
 // Package apierrortest helps a service's tests prove that its error
 // responses are 360X envelopes: the contract's members in order with their
 // types, valid against the envelope's JSON Schema, the id in the body equal
-// to the X-Request-Id header, and the headers each status needs.
+// to the X-Request-Id header, the headers each status needs, and none of
+// the headers that describe a success body.
 //
 //	func TestOfferNotFound(t *testing.T) {
 //		resp := apierrortest.Serve(service, httptest.NewRequest("GET", "/offers/9", nil))
@@ -26,6 +27,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
@@ -85,7 +87,17 @@ func requestLine(resp *http.Response) string {
 
 // Check returns the envelope in body and every way in which resp and body
 // fail to be the 360X error response for status; no problems means it is
-// one. A HEAD response must have no body, and only its headers are checked.
+// one. Besides the body's rules (see [CheckBody]) it checks that the status
+// is status; the headers Content-Type (exactly [apierror.ContentType]),
+// X-Content-Type-Options: nosniff and Cache-Control: no-store; an
+// X-Request-Id that is a valid id and equal to the body's id; the body's
+// statusCode and path equal to the HTTP status and the request's path; a
+// Bearer challenge in WWW-Authenticate for a 401, an Allow header (possibly
+// empty) for a 405 and Retry-After in whole seconds for a 429; and none of
+// the headers that describe a success body (Content-Range,
+// Content-Disposition, ETag, Last-Modified, Content-Language,
+// Content-Location, and Content-Encoding unless resp.Uncompressed). A HEAD
+// response must have no body, and only its headers are checked.
 func Check(resp *http.Response, body []byte, status int) (apierror.Envelope, []string) {
 	var problems []string
 	fail := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
@@ -94,32 +106,45 @@ func Check(resp *http.Response, body []byte, status int) (apierror.Envelope, []s
 		fail("status is %d, want %d", resp.StatusCode, status)
 	}
 	h := resp.Header
-	for k, v := range map[string]string{
-		"Content-Type":           apierror.ContentType,
-		"X-Content-Type-Options": "nosniff",
-		"Cache-Control":          "no-store",
+	for _, kv := range [...][2]string{
+		{"Content-Type", apierror.ContentType},
+		{"X-Content-Type-Options", "nosniff"},
+		{"Cache-Control", "no-store"},
 	} {
-		if got := h.Get(k); got != v {
-			fail("header %s is %q, want %q", k, got, v)
+		if got := h.Values(kv[0]); len(got) != 1 || got[0] != kv[1] {
+			fail("header %s is %q, want %q", kv[0], strings.Join(got, ", "), kv[1])
 		}
 	}
 	id := h.Get("X-Request-Id")
-	if !uuidRE.MatchString(id) {
-		fail("header X-Request-Id is %q, want a lower-case UUID", id)
+	if n := len(h.Values("X-Request-Id")); n > 1 {
+		fail("header X-Request-Id appears %d times, want once", n)
+	}
+	if p := idProblem(id); p != "" {
+		fail("header X-Request-Id %q is not a valid id: %s", id, p)
 	}
 	switch status {
 	case http.StatusUnauthorized:
-		if !strings.HasPrefix(h.Get("WWW-Authenticate"), "Bearer") {
-			fail("a 401 needs a WWW-Authenticate: Bearer … header, got %q", h.Get("WWW-Authenticate"))
+		if !hasBearerChallenge(h.Values("WWW-Authenticate")) {
+			fail("a 401 needs a WWW-Authenticate header with a Bearer challenge, got %q", strings.Join(h.Values("WWW-Authenticate"), ", "))
 		}
 	case http.StatusTooManyRequests:
-		if n, err := strconv.Atoi(h.Get("Retry-After")); err != nil || n < 0 {
-			fail("a 429 needs Retry-After in whole seconds, got %q", h.Get("Retry-After"))
+		if ra := h.Values("Retry-After"); len(ra) != 1 || !digitsRE.MatchString(ra[0]) {
+			fail("a 429 needs one Retry-After in whole seconds, got %q", strings.Join(ra, ", "))
 		}
 	case http.StatusMethodNotAllowed:
-		if h.Get("Allow") == "" {
+		// RFC 9110 §10.2.1: an empty Allow means no method is allowed, so
+		// the header must be present but may be empty.
+		if len(h.Values("Allow")) == 0 {
 			fail("a 405 needs an Allow header naming the allowed methods")
 		}
+	}
+	for _, k := range successHeaders {
+		if v := h.Values(k); len(v) > 0 {
+			fail("header %s: %q describes a success body; an error response must not carry it", k, strings.Join(v, ", "))
+		}
+	}
+	if v := h.Values("Content-Encoding"); len(v) > 0 && !resp.Uncompressed {
+		fail("header Content-Encoding: %q on an error response that was not transparently decompressed", strings.Join(v, ", "))
 	}
 	if resp.Request != nil && resp.Request.Method == http.MethodHead {
 		if len(body) > 0 {
@@ -136,21 +161,106 @@ func Check(resp *http.Response, body []byte, status int) (apierror.Envelope, []s
 	if env.StatusCode != 0 && env.StatusCode != resp.StatusCode {
 		fail("body statusCode %d differs from the HTTP status %d", env.StatusCode, resp.StatusCode)
 	}
-	if resp.Request != nil && resp.Request.URL != nil && env.Path != "" && env.Path != resp.Request.URL.Path {
-		fail("body path %q differs from the request path %q", env.Path, resp.Request.URL.Path)
+	if resp.Request != nil && resp.Request.URL != nil && env.Path != "" && env.Path != apierror.RequestPath(resp.Request) {
+		fail("body path %q differs from the request path %q", env.Path, apierror.RequestPath(resp.Request))
 	}
 	return env, problems
 }
 
+// successHeaders describe a success body; an error response carries none.
+var successHeaders = [...]string{"Content-Range", "Content-Disposition", "ETag", "Last-Modified", "Content-Language", "Content-Location"}
+
+// hasBearerChallenge reports whether one of the WWW-Authenticate field
+// values has a challenge whose auth-scheme is Bearer, in any case
+// (RFC 9110 §11.6.1, RFC 6750 §3).
+func hasBearerChallenge(values []string) bool {
+	for _, v := range values {
+		for _, el := range splitList(v) {
+			// An element that starts a challenge is the scheme, a token,
+			// alone or followed by spaces and its first parameter or
+			// token68; an element that is a later auth-param is
+			// token BWS "=" BWS value.
+			scheme, rest, _ := strings.Cut(el, " ")
+			if strings.EqualFold(scheme, "Bearer") && !strings.HasPrefix(strings.TrimLeft(rest, " \t"), "=") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// splitList splits a header field value at the commas outside quoted
+// strings and trims each element of spaces and tabs.
+func splitList(v string) []string {
+	var out []string
+	quoted, escaped, start := false, false, 0
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case escaped:
+			escaped = false
+		case quoted && c == '\\':
+			escaped = true
+		case c == '"':
+			quoted = !quoted
+		case c == ',' && !quoted:
+			out = append(out, strings.Trim(v[start:i], " \t"))
+			start = i + 1
+		}
+	}
+	return append(out, strings.Trim(v[start:], " \t"))
+}
+
+var (
+	digitsRE = regexp.MustCompile(`^[0-9]+$`)
+	// timestampRE is the timestamp's pattern in the JSON Schema.
+	timestampRE = regexp.MustCompile(`^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{3}Z$`)
+	// pathRE is the path's pattern in the JSON Schema.
+	pathRE = regexp.MustCompile(`^(/[^?#]*|\*)$`)
+)
+
+// idProblem says why id is not a valid envelope id, an RFC 9562 UUID in
+// canonical lower-case form with a version from 1 to 8 and the variant
+// 10xx, or returns "".
+func idProblem(id string) string {
+	switch {
+	case !uuidRE.MatchString(id):
+		return "want a UUID in canonical lower-case form"
+	case id[14] < '1' || id[14] > '8':
+		return fmt.Sprintf("version %c, want 1 to 8", id[14])
+	case !strings.ContainsRune("89ab", rune(id[19])):
+		return fmt.Sprintf("variant digit %c, want 8, 9, a or b (RFC 9562)", id[19])
+	}
+	return ""
+}
+
 // CheckBody returns the envelope in body and every way in which body fails
-// to be one: compact JSON and one newline, the six members in the
-// contract's order with their types, valid against the envelope's JSON
-// Schema.
+// to be one: valid UTF-8, compact JSON followed by exactly one newline, the
+// six members id, timestamp, statusCode, message, error and path in that
+// order, each once and no other; id an RFC 9562 UUID (version 1 to 8,
+// variant 10xx) in canonical lower-case form; timestamp a real UTC instant
+// in [apierror.TimestampLayout]; statusCode an integer from 400 to 599
+// written as a number; message and error non-empty strings, the message of
+// a 5xx being [apierror.Title] of its status; path starting with "/" and
+// without "?" or "#", or exactly "*"; and valid against the envelope's JSON
+// Schema. The envelope returned is read leniently, as
+// [apierror.Envelope.UnmarshalJSON] reads it, so it may be partly filled
+// even when there are problems.
 func CheckBody(body []byte) (apierror.Envelope, []string) {
 	var problems []string
 	fail := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	if !utf8.Valid(body) {
+		fail("body is not valid UTF-8")
+	}
 	if !bytes.HasSuffix(body, []byte("}\n")) || bytes.Count(body, []byte("\n")) != 1 {
 		fail("body is not one line of JSON ending in a newline")
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(body, &obj); err != nil || obj == nil {
+		if err == nil {
+			err = fmt.Errorf("it is %.20s", bytes.TrimSpace(body))
+		}
+		fail("body is not a JSON object: %v", err)
+		return apierror.Envelope{}, problems
 	}
 	var compact bytes.Buffer
 	if err := json.Compact(&compact, body); err == nil && compact.Len() != len(bytes.TrimSuffix(body, []byte("\n"))) {
@@ -162,25 +272,66 @@ func CheckBody(body []byte) (apierror.Envelope, []string) {
 		return apierror.Envelope{}, problems
 	}
 	if strings.Join(keys, ",") != strings.Join(members[:], ",") {
-		fail("members are %v, want exactly %v in that order", keys, members)
+		fail("members are %v, want exactly %v in that order, each once", keys, members)
 	}
 	if err := ValidateSchema(body); err != nil {
 		fail("body does not validate against the envelope schema: %v", err)
 	}
+
+	// str returns member name as a string; ok is false, and a problem
+	// recorded, when it is absent or not a string.
+	str := func(name string) (s string, ok bool) {
+		raw, present := obj[name]
+		if !present {
+			return "", false // reported with the members
+		}
+		if err := json.Unmarshal(raw, &s); err != nil || raw[0] != '"' {
+			fail("%s is %.40s, want a string", name, raw)
+			return "", false
+		}
+		return s, true
+	}
+	if id, ok := str("id"); ok {
+		if p := idProblem(id); p != "" {
+			fail("id %q is not a valid id: %s", id, p)
+		}
+	}
+	if ts, ok := str("timestamp"); ok {
+		if _, err := time.Parse(apierror.TimestampLayout, ts); err != nil || !timestampRE.MatchString(ts) {
+			fail("timestamp %q is not a UTC time in the form %s", ts, apierror.TimestampLayout)
+		}
+	}
+	code := 0
+	if raw, ok := obj["statusCode"]; ok {
+		switch {
+		case raw[0] == '"':
+			fail("statusCode is a string, want a number")
+		case !digitsRE.Match(raw):
+			fail("statusCode %.40s is not an integer from 400 to 599", raw)
+		default:
+			code, _ = strconv.Atoi(string(raw))
+			if code < 400 || code > 599 {
+				fail("statusCode %d is not from 400 to 599", code)
+			}
+		}
+	}
+	if msg, ok := str("message"); ok {
+		if msg == "" {
+			fail("message is empty")
+		} else if code >= 500 && code <= 599 && msg != apierror.Title(code) {
+			fail("message of a %d is %q, want %q", code, msg, apierror.Title(code))
+		}
+	}
+	if e, ok := str("error"); ok && e == "" {
+		fail("error is empty")
+	}
+	if p, ok := str("path"); ok && !pathRE.MatchString(p) {
+		fail("path %q is not a request path: it must start with / and have no ? or #, or be *", p)
+	}
+
 	var env apierror.Envelope
 	if err := env.UnmarshalJSON(body); err != nil {
 		fail("body is not an envelope: %v", err)
-	}
-	var raw struct {
-		StatusCode json.RawMessage `json:"statusCode"`
-		Timestamp  string          `json:"timestamp"`
-	}
-	_ = json.Unmarshal(body, &raw)
-	if len(raw.StatusCode) > 0 && raw.StatusCode[0] == '"' {
-		fail("statusCode is a string, want a number")
-	}
-	if _, err := time.Parse(apierror.TimestampLayout, raw.Timestamp); err != nil {
-		fail("timestamp %q is not in the form %s", raw.Timestamp, apierror.TimestampLayout)
 	}
 	return env, problems
 }

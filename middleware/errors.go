@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -9,24 +10,29 @@ import (
 	"github.com/360x/errkit/apierror"
 )
 
-// errorRecord is one error of a request: what will be or was rendered, and
-// what the log line needs beyond it.
+// errorRecord is one error of a request: what is or would have been
+// rendered, and what its log line needs beyond it.
 type errorRecord struct {
-	err     *apierror.Error
-	env     apierror.Envelope // as rendered; zero until then
-	stack   []byte            // of a recovered panic
-	foreign bool              // built from a response written without apierror
+	err        *apierror.Error
+	env        apierror.Envelope // as rendered, or as it would have been
+	stack      []byte            // of a recovered panic
+	foreign    bool              // built from a response written without apierror
+	clientGone bool              // the client went away: an info line, status 499
+	aside      string            // why it did not answer the request, for an aside line
 }
 
 // WriteError answers r with err as a 360X envelope: err goes through
 // apierror.From and the middleware's renderer, and is logged once under the
 // request's id when the request ends.
 //
-// Behind [Errors] it is safe on every path: if an error was already sent for
-// this request, err is logged at info level and nothing more is written; if
-// the response has already started (a 200 is half sent), nothing is written,
-// err is logged with "committed": true and the connection is aborted when the
-// handler returns, so the client sees a broken response, not a clean one.
+// Behind [Errors] it is safe on every path: if an error already answers
+// this request, err is logged on an info line and nothing more is written;
+// if the response has already started (a 200 is half sent), nothing is
+// written, err is the request's error line with "committed": true and the
+// connection is aborted when the handler returns, so the client sees a
+// broken response, not a clean one. An error that says the client went
+// away (the request's context canceled, a write to the client failed) is
+// logged on one info line with status 499, never as a failure.
 //
 // Without [Errors] in front, it still writes the envelope, with a new id,
 // and logs it to the zerolog logger of r's context (zerolog.Ctx), if any.
@@ -42,156 +48,214 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		// lost if the request's context has a zerolog logger (hlog).
 		rec := errorRecord{err: e, env: env}
 		if ev := zerolog.Ctx(r.Context()).WithLevel(levelFor(env.StatusCode)); ev != nil {
-			ev.Str("id", env.ID).Str("method", r.Method).Str("path", r.URL.Path).Int("status", env.StatusCode)
+			ev.Str("id", env.ID).Str("method", r.Method).Str("path", env.Path).Int("status", env.StatusCode)
 			errorFields(ev, &rec)
 			ev.Msg(env.Message)
 		}
 		return
 	}
-	t.report(w, r, errorRecord{err: e})
+	t.report(w, errorRecord{err: e})
 }
 
 // standalone renders for WriteError calls that have no middleware in front;
 // it has no state to change.
 var standalone = apierror.NewRenderer()
 
-// report renders rec through w unless the request is past that point, and
-// records it for the log.
-func (t *tracker) report(w http.ResponseWriter, r *http.Request, rec errorRecord) {
+// report makes rec the request's answer if nothing answers it yet, and
+// renders it through w; otherwise it records rec as the table of [phase]
+// says.
+func (t *tracker) report(w http.ResponseWriter, rec errorRecord) {
+	rec.err, rec.clientGone = t.classify(rec.err)
+	rec.env = t.cfg.renderer.Envelope(t.req, rec.err)
+
 	t.mu.Lock()
-	decided := t.pending != nil || t.foreign != 0 // an error answers already
-	sent := t.status != 0 || t.hijacked           // the client has a response
-	switch {
-	case t.done:
-		t.mu.Unlock()
-		t.logAside(&rec, "error reported after the response was completed")
-		return
-	case decided && (sent || rec.stack == nil):
-		t.mu.Unlock()
-		t.logAside(&rec, "error not sent: an earlier error answers the request")
-		return
-	case sent && !t.hijacked && clientWentAway(rec.err):
-		// The client closed the connection mid-response: not a failure of
-		// the service, and there is nothing left to abort.
-		t.mu.Unlock()
-		t.logClientGone(rec.err)
-		return
-	case sent:
-		// Nothing can be written: the connection belongs to someone else,
-		// or a success status is already on the wire.
-		t.logErrorLocked(&rec)
-		t.abort = !t.hijacked
-		t.mu.Unlock()
-		return
-	case decided:
-		// A panic outranks an error that has not reached the client yet;
-		// that error is logged aside, not lost.
-		prev := t.pending
-		if t.foreign != 0 {
-			prev = &errorRecord{err: t.foreignError(), foreign: true}
-			t.foreign, t.foreignBody = 0, nil
+	switch t.phase {
+	case open:
+		// Rendered through the handler's writer, so that what sits in
+		// between (a compressor) applies to the envelope too.
+	case held:
+		if rec.stack == nil {
+			t.asideLocked(rec, "error not sent: an earlier error answers the request")
+			t.mu.Unlock()
+			return
+		}
+		// A panic outranks an error that has not reached the client. The
+		// writer in between has seen the foreign status already, so the
+		// envelope goes to the client directly.
+		t.asides = append(t.asides, t.foreignRecordLocked("error not sent: a panic answers the request"))
+		w = t
+	case committed, hijacked:
+		if t.answer != nil {
+			t.asideLocked(rec, "error not sent: an earlier error answers the request")
+		} else {
+			t.answer = t.keepLocked(rec)
+			t.abort = t.phase == committed && !rec.clientGone
 		}
 		t.mu.Unlock()
-		t.logAside(prev, "error not sent: a panic answers the request")
-		t.mu.Lock()
+		return
+	case answering, answered:
+		t.asideLocked(rec, "error not sent: an earlier error answers the request")
+		t.mu.Unlock()
+		return
+	case done:
+		t.mu.Unlock()
+		rec.aside = "error reported after the response was completed"
+		t.logAside(&rec)
+		return
 	}
-	p := t.keep(rec)
-	t.pending = p
-	t.expecting = true
+	t.phase = answering
+	t.answer = t.keepLocked(rec)
 	t.mu.Unlock()
 
-	env := t.cfg.renderer.Write(w, r, p.err)
-
-	t.mu.Lock()
-	p.env = env
-	t.mu.Unlock()
+	t.cfg.renderer.WriteEnvelope(w, t.req, rec.err, rec.env)
 }
 
-// recovered handles a panic of the handler chain.
-func (t *tracker) recovered(v any, stack []byte) {
-	t.report(t, t.req, errorRecord{err: apierror.Internal(&PanicError{Value: v}), stack: stack})
-}
-
-// aborted notes that the handler panicked with http.ErrAbortHandler.
-func (t *tracker) aborted() {
-	t.mu.Lock()
-	t.abortedByHandler = true
-	t.mu.Unlock()
-}
-
-// finish ends the request: a held-back foreign error becomes its envelope,
-// the error line and the access line are logged, and a response that was
-// cut short is aborted.
-func (t *tracker) finish() {
-	t.mu.Lock()
-	if !t.hijacked && t.status == 0 {
-		switch {
-		case t.foreign != 0:
-			rec := t.keep(errorRecord{err: t.foreignError(), foreign: true})
-			if prev := t.pending; prev != nil {
-				t.mu.Unlock()
-				t.logAside(prev, "error not sent: the response had already been decided")
-				t.mu.Lock()
-			}
-			t.foreign, t.foreignBody = 0, nil
-			t.renderLocked(rec)
-		case t.pending != nil:
-			// The envelope was rendered into a writer that never passed it
-			// on; the client must still get it.
-			t.renderLocked(t.pending)
+// classify applies the client-gone rule to e: an error that says the client
+// went away becomes a 499 around e; a 499 while the client is still there
+// (a cancellation of the service's own making) is a 500.
+func (t *tracker) classify(e *apierror.Error) (*apierror.Error, bool) {
+	if t.clientGoneErr(e) {
+		if e.Status == apierror.StatusClientClosedRequest {
+			return e, true
 		}
+		g := apierror.New(apierror.StatusClientClosedRequest, "")
+		g.Cause = e
+		return g, true
 	}
-	if t.pending != nil && !t.errLogged {
-		t.logErrorLocked(t.pending)
-	}
-	t.done = true
-	var unlogged []*PanicError
-	for _, p := range t.goPanics {
-		if t.pending == nil || !errors.Is(t.pending.err, p) {
-			unlogged = append(unlogged, p)
+	if e.Status == apierror.StatusClientClosedRequest {
+		cause := e.Cause
+		if cause == nil {
+			cause = e
 		}
+		return apierror.Internal(cause), false
 	}
-	t.goPanics = nil
-	// What the lines below need, read in this one critical section.
-	final := outcome{status: t.status, bytes: t.bytes, hijacked: t.hijacked,
-		aborted: t.abort || t.abortedByHandler, writeErr: t.writeErr}
-	abort := t.abort
-	t.mu.Unlock()
-
-	for _, p := range unlogged {
-		t.logGoroutinePanic(p)
-	}
-	if final.writeErr != nil && isClientGone(final.writeErr) {
-		t.logClientGone(final.writeErr)
-	}
-	if t.cfg.accessLog {
-		t.logAccess(final)
-	}
-	if abort {
-		// The response started before the error: end it broken, so the
-		// client cannot take a truncated body for a whole one.
-		panic(http.ErrAbortHandler)
-	}
+	return e, false
 }
 
-// keep returns rec stored in t: in place for the request's first error,
-// which spares an allocation on the common path. Called with the lock held.
-func (t *tracker) keep(rec errorRecord) *errorRecord {
-	if !t.firstUsed {
-		t.firstUsed = true
+// clientGoneErr reports whether err says that the client went away: the
+// request's context was canceled (the connection closed) and err is that
+// cancellation or a broken connection; or err is (or wraps) the error a
+// write to the client failed with.
+func (t *tracker) clientGoneErr(err error) bool {
+	t.mu.Lock()
+	werr := t.writeErr
+	t.mu.Unlock()
+	if werr != nil && errors.Is(err, werr) {
+		return true
+	}
+	return t.req.Context().Err() == context.Canceled &&
+		(errors.Is(err, context.Canceled) || isConnGone(err))
+}
+
+func (t *tracker) asideLocked(rec errorRecord, why string) {
+	rec.aside = why
+	t.asides = append(t.asides, rec)
+}
+
+// keepLocked returns rec stored in t: in place for the request's first
+// answer, which spares an allocation on the common path.
+func (t *tracker) keepLocked(rec errorRecord) *errorRecord {
+	if t.answer == nil && t.first.err == nil {
 		t.first = rec
 		return &t.first
 	}
 	return &rec
 }
 
-// renderLocked writes rec's envelope through the tracker itself; the lock is
-// released while the renderer runs, since the writes come back to t.
-func (t *tracker) renderLocked(rec *errorRecord) {
-	t.pending = rec
-	t.expecting = true
-	t.mu.Unlock()
-	env := t.cfg.renderer.Write(t, t.req, rec.err)
+// recovered handles a panic of the handler chain; w is the writer of the
+// Errors instance that recovered it.
+func (t *tracker) recovered(w http.ResponseWriter, v any, stack []byte) {
+	t.report(w, errorRecord{err: apierror.Internal(&PanicError{Value: v}), stack: stack})
+}
+
+// aborted notes that the handler panicked with http.ErrAbortHandler: the
+// connection is being closed on purpose, and nothing more is written.
+func (t *tracker) aborted() {
 	t.mu.Lock()
-	rec.env = env
+	t.abortedBy = true
+	t.mu.Unlock()
+}
+
+// finish ends the request: a held-back foreign error (or an envelope that
+// never came through the writers in between) is sent, the request's lines
+// are logged, outside the lock, and a response that was cut short is
+// aborted.
+func (t *tracker) finish() {
+	t.mu.Lock()
+	var render *errorRecord
+	if !t.abortedBy {
+		switch t.phase {
+		case held:
+			rec := t.foreignRecordLocked("")
+			rec.env = t.cfg.renderer.Envelope(t.req, rec.err)
+			t.answer = t.keepLocked(rec)
+			render = t.answer
+		case answering:
+			render = t.answer
+		case open:
+			if len(t.goPanics) > 0 {
+				// The handler dropped the error of a goroutine that
+				// panicked, and wrote nothing: the panic answers.
+				rec := errorRecord{err: apierror.Internal(t.goPanics[0])}
+				rec.env = t.cfg.renderer.Envelope(t.req, rec.err)
+				t.answer = t.keepLocked(rec)
+				render = t.answer
+			}
+		}
+		if render != nil {
+			t.phase = answering
+		}
+	}
+	t.mu.Unlock()
+	if render != nil {
+		t.cfg.renderer.WriteEnvelope(t, t.req, render.err, render.env)
+	}
+
+	t.mu.Lock()
+	out := t.outcomeLocked()
+	t.phase = done
+	t.mu.Unlock()
+
+	t.log(&out)
+	if out.abort {
+		// The response started before the error: end it broken, so the
+		// client cannot take a truncated body for a whole one.
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// outcome is how a request ended: everything its log lines need, copied
+// out of the tracker so that they are written without the lock.
+type outcome struct {
+	phase     phase // the last phase before done
+	status    int
+	bytes     int64
+	writeErr  error
+	answer    errorRecord // err is nil when no error answered
+	asides    []errorRecord
+	goPanics  []*PanicError // not part of the answer
+	abort     bool
+	abortedBy bool
+}
+
+func (t *tracker) outcomeLocked() outcome {
+	o := outcome{phase: t.phase, status: t.status, bytes: t.bytes, writeErr: t.writeErr,
+		asides: t.asides, abortedBy: t.abortedBy}
+	if t.answer != nil {
+		o.answer = *t.answer
+	}
+	for _, p := range t.goPanics {
+		if o.answer.err == nil || !errors.Is(o.answer.err, p) {
+			o.goPanics = append(o.goPanics, p)
+		}
+	}
+	gone := o.writeErr != nil && (isConnGone(o.writeErr) || t.req.Context().Err() == context.Canceled)
+	if gone && o.answer.err != nil {
+		o.answer.clientGone = true // the client never got the envelope
+	}
+	if (o.answer.err != nil && !o.answer.clientGone) || len(o.goPanics) > 0 {
+		t.errorLine = true // for a goroutine panic logged after the request
+	}
+	o.abort = t.abort && !o.answer.clientGone && !gone
+	return o
 }

@@ -37,7 +37,7 @@ func ExampleErrors() {
 	r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/participant/offers/42?verbose=1", nil))
 	fmt.Print(rec.Code, " ", rec.Body.String())
 	// Output:
-	// {"level":"warn","id":"0196b1a2-3c4d-7e5f-8a9b-0c1d2e3f4a5b","method":"GET","path":"/api/v1/participant/offers/42","status":404,"detail":"Offer 42 was not found.","message":"Not Found"}
+	// {"level":"warn","id":"0196b1a2-3c4d-7e5f-8a9b-0c1d2e3f4a5b","method":"GET","path":"/api/v1/participant/offers/42","status":404,"detail":"Offer 42 was not found.","bytes":197,"duration":0,"message":"Not Found"}
 	// 404 {"id":"0196b1a2-3c4d-7e5f-8a9b-0c1d2e3f4a5b","timestamp":"2026-11-25T09:30:00.000Z","statusCode":404,"message":"Not Found","error":"Offer 42 was not found.","path":"/api/v1/participant/offers/42"}
 }
 
@@ -56,7 +56,7 @@ func ExampleHandlerFunc() {
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/participant/offers", nil))
 	fmt.Print(rec.Code, " ", rec.Body.String())
 	// Output:
-	// {"level":"error","id":"0196b1a2-3c4d-7e5f-8a9b-0c1d2e3f4a5b","method":"GET","path":"/api/v1/participant/offers","status":500,"detail":"The server encountered an unexpected error. Quote the id to 360X support.","cause":"loading offers: pq: connection refused","message":"Generic Error"}
+	// {"level":"error","id":"0196b1a2-3c4d-7e5f-8a9b-0c1d2e3f4a5b","method":"GET","path":"/api/v1/participant/offers","status":500,"detail":"The server encountered an unexpected error. Quote the id to 360X support.","cause":"loading offers: pq: connection refused","bytes":248,"duration":0,"message":"Generic Error"}
 	// 500 {"id":"0196b1a2-3c4d-7e5f-8a9b-0c1d2e3f4a5b","timestamp":"2026-11-25T09:30:00.000Z","statusCode":500,"message":"Generic Error","error":"The server encountered an unexpected error. Quote the id to 360X support.","path":"/api/v1/participant/offers"}
 }
 

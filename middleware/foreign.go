@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/360x/errkit/apierror"
@@ -33,10 +34,18 @@ var timeoutBody = []byte("<html><head><title>Timeout</title>")
 // detail.
 const maxForeignDetail = 200
 
-// foreignError turns the held-back foreign response into an error. Called
-// with the lock held.
-func (t *tracker) foreignError() *apierror.Error {
-	status, body := t.foreign, t.foreignBody
+// foreignRecordLocked turns the held-back foreign response into the record
+// of an error and forgets it; aside is why it does not answer, or "".
+func (t *tracker) foreignRecordLocked(aside string) errorRecord {
+	rec := errorRecord{err: t.foreignError(t.foreign, t.foreignBody), foreign: true, aside: aside}
+	rec.env = t.cfg.renderer.Envelope(t.req, rec.err)
+	t.foreign, t.foreignBody = 0, nil
+	return rec
+}
+
+// foreignError turns a foreign response, its status and the start of its
+// body, into an error.
+func (t *tracker) foreignError(status int, body []byte) *apierror.Error {
 	cause := &ForeignError{Status: status, Body: body}
 	if status == http.StatusServiceUnavailable && bytes.HasPrefix(body, timeoutBody) {
 		// http.TimeoutHandler's answer: the handler ran out of time, which
@@ -48,9 +57,30 @@ func (t *tracker) foreignError() *apierror.Error {
 		e.Cause = cause
 		return e
 	}
-	e := apierror.New(status, t.foreignDetail(status, body))
+	detail := t.foreignDetail(status, body)
+	if status == http.StatusTooManyRequests && detail == "" {
+		// Say when to retry, as apierror.TooManyRequests does: from the
+		// limiter's Retry-After, or the renderer's default.
+		e := apierror.TooManyRequests(t.retryAfter())
+		e.Cause = cause
+		return e
+	}
+	e := apierror.New(status, detail)
 	e.Cause = cause
 	return e
+}
+
+// retryAfter returns the wait that the response's Retry-After header gives,
+// in seconds or as an HTTP date, or apierror.DefaultRetryAfter.
+func (t *tracker) retryAfter() time.Duration {
+	v := strings.TrimSpace(t.w.Header().Get("Retry-After"))
+	if n, err := strconv.ParseUint(v, 10, 31); err == nil {
+		return time.Duration(n) * time.Second
+	}
+	if at, err := http.ParseTime(v); err == nil {
+		return max(at.Sub(t.cfg.now()), 0)
+	}
+	return apierror.DefaultRetryAfter
 }
 
 // foreignDetail returns a short plain-text 4xx body as the envelope's

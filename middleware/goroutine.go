@@ -15,9 +15,12 @@ import (
 // ctx is the request's context: fn receives it, and the panic is recorded
 // on the request, so it is logged under the request's id with its stack.
 // If the handler returns the delivered error, the panic is part of the
-// request's error line; if the error never becomes the request's answer
-// (the handler dropped it, or fn outlived the request), it is logged at
-// error level on its own line ("panic in a goroutine of the request").
+// request's error line. If the error never answers the request (the
+// handler dropped it, or fn outlived the request), it is logged on a line
+// of its own ("panic in a goroutine of the request"): at info level when
+// another error answers the request, which has its error line already; as
+// the request's error line otherwise. A handler that drops the error and
+// writes nothing answers with the panic's 500.
 //
 // http.ErrAbortHandler is not special here: outside the serving goroutine
 // there is no connection to abort.
@@ -36,17 +39,4 @@ func Go(ctx context.Context, fn func(context.Context) error) <-chan error {
 		done <- fn(ctx)
 	}()
 	return done
-}
-
-// goroutinePanic records a panic recovered by Go; finish logs it unless it
-// became the request's answer. After the request, it is logged at once.
-func (t *tracker) goroutinePanic(p *PanicError) {
-	t.mu.Lock()
-	if !t.done {
-		t.goPanics = append(t.goPanics, p)
-		t.mu.Unlock()
-		return
-	}
-	t.mu.Unlock()
-	t.logGoroutinePanic(p)
 }

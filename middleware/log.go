@@ -1,10 +1,10 @@
 package middleware
 
 import (
-	"context"
 	"errors"
 	"net"
 	"net/http"
+	"os"
 	"syscall"
 
 	"github.com/rs/zerolog"
@@ -16,21 +16,42 @@ import (
 // Authorization or Cookie headers, or any other header value but a sane
 // client X-Request-Id: the fields below are all there is.
 
-// logErrorLocked writes the request's one error line: warn for a 4xx, error
-// for a 5xx. The status is the one the client received.
-func (t *tracker) logErrorLocked(rec *errorRecord) {
-	t.errLogged = true
-	e := rec.err
-	status := rec.env.StatusCode
-	if status == 0 {
-		status = e.StatusCode()
+// log writes the lines of a request that has ended. Each request has one
+// line: its error line (warn for a 4xx, error for a 5xx), its client-gone
+// line (info, status 499), or, with the access log on, its access line
+// (info); each carries the access fields. Errors that did not answer the
+// request follow on info lines of their own.
+func (t *tracker) log(o *outcome) {
+	switch {
+	case o.answer.err != nil && o.answer.clientGone:
+		t.logClientGone(o, o.answer.err)
+	case o.answer.err != nil:
+		t.logError(o)
+	case o.writeErr != nil && (isConnGone(o.writeErr) || t.req.Context().Err() != nil):
+		t.logClientGone(o, o.writeErr)
+	case t.cfg.accessLog:
+		t.logAccess(o)
 	}
-	// After a hijack there is no HTTP status on the wire: the error's own
-	// status is logged, with "hijacked". After a success status was sent,
-	// that status is what the client received.
-	committed := !t.hijacked && t.status != 0 && t.status != status
-	if committed {
-		status = t.status
+	for i := range o.asides {
+		t.logAside(&o.asides[i])
+	}
+	for i, p := range o.goPanics {
+		// A panic nobody answered with is the request's error line when it
+		// has none; otherwise an info line beside it.
+		t.logGoroutinePanic(p, i == 0 && o.answer.err == nil)
+	}
+}
+
+// logError writes the request's error line. Its status is the one the
+// client received: the envelope's, or a success status already on the wire
+// when the error came too late ("committed"), or the error's own after a
+// hijack.
+func (t *tracker) logError(o *outcome) {
+	rec := &o.answer
+	status := rec.env.StatusCode
+	committed := o.phase == committed
+	if committed && o.status != 0 {
+		status = o.status
 	}
 	level := levelFor(status)
 	if rec.stack != nil || committed {
@@ -45,14 +66,46 @@ func (t *tracker) logErrorLocked(rec *errorRecord) {
 	if committed {
 		ev.Bool("committed", true)
 	}
-	if t.hijacked {
+	t.accessFields(ev, o)
+	ev.Msg(rec.env.Message)
+}
+
+// logClientGone writes the one info line of a request whose client went
+// away: not a failure of the service, so no warn or error level, status 499.
+func (t *tracker) logClientGone(o *outcome, cause error) {
+	ev := t.cfg.logger.Info()
+	if ev == nil {
+		return
+	}
+	t.requestFields(ev).Int("status", apierror.StatusClientClosedRequest).
+		Str("cause", errorText(cause)).Bool("client_gone", true)
+	t.accessFields(ev, o)
+	ev.Msg(apierror.Title(apierror.StatusClientClosedRequest))
+}
+
+// logAccess writes the access line of a request that no error answered.
+func (t *tracker) logAccess(o *outcome) {
+	ev := t.cfg.logger.Info()
+	if ev == nil {
+		return
+	}
+	status := o.status
+	if status == 0 && o.phase != hijacked {
+		status = http.StatusOK // what net/http sends for a handler that wrote nothing
+	}
+	t.requestFields(ev).Int("status", status)
+	t.accessFields(ev, o)
+	ev.Msg("request")
+}
+
+func (t *tracker) accessFields(ev *zerolog.Event, o *outcome) {
+	ev.Int64("bytes", o.bytes).Dur("duration", t.cfg.now().Sub(t.start))
+	if o.phase == hijacked {
 		ev.Bool("hijacked", true)
 	}
-	msg := rec.env.Message
-	if msg == "" {
-		msg = apierror.Title(e.StatusCode())
+	if o.abort || o.abortedBy {
+		ev.Bool("aborted", true)
 	}
-	ev.Msg(msg)
 }
 
 // levelFor is the level of an error line for status: warn for a 4xx,
@@ -66,19 +119,19 @@ func levelFor(status int) zerolog.Level {
 
 // logAside writes, at info level, an error that did not become the
 // request's answer: reported after another error, or after the response
-// was complete. It is not an error line: the request has one already.
-func (t *tracker) logAside(rec *errorRecord, msg string) {
+// was complete. It is not an error line: the request has its one line.
+func (t *tracker) logAside(rec *errorRecord) {
 	ev := t.cfg.logger.Info()
 	if ev == nil {
 		return
 	}
 	t.requestFields(ev).Int("status", rec.err.StatusCode())
 	errorFields(ev, rec)
-	ev.Msg(msg)
+	ev.Msg(rec.aside)
 }
 
 func (t *tracker) requestFields(ev *zerolog.Event) *zerolog.Event {
-	ev.Str("id", t.id).Str("method", t.req.Method).Str("path", t.req.URL.Path)
+	ev.Str("id", t.id).Str("method", t.req.Method).Str("path", t.path)
 	if t.clientID != "" {
 		ev.Str("client_request_id", t.clientID)
 	}
@@ -93,15 +146,20 @@ func errorFields(ev *zerolog.Event, rec *errorRecord) {
 	if rec.env.Error != "" {
 		ev.Str("detail", rec.env.Error)
 	}
-	if e.StatusCode() >= 500 && e.Detail != "" {
-		ev.Str("internal_detail", e.Detail)
+	if e.StatusCode() >= 500 {
+		// What code put in a 5xx's title and detail is internal: logged,
+		// never sent.
+		if e.Message != "" && e.Message != rec.env.Message {
+			ev.Str("internal_message", e.Message)
+		}
+		if e.Detail != "" {
+			ev.Str("internal_detail", e.Detail)
+		}
 	}
 	if e.Cause != nil {
 		ev.Str("cause", errorText(e.Cause))
-		if up, ok := errors.AsType[*apierror.Error](e.Cause); ok && up.Received != nil {
-			ev.Str("upstream_id", up.Received.ID).
-				Int("upstream_status", up.Received.StatusCode).
-				Str("upstream_path", up.Received.Path)
+		if up := upstream(e.Cause); up != nil {
+			ev.Str("upstream_id", up.ID).Int("upstream_status", up.StatusCode).Str("upstream_path", up.Path)
 		}
 	}
 	if rec.foreign {
@@ -114,71 +172,58 @@ func errorFields(ev *zerolog.Event, rec *errorRecord) {
 	}
 }
 
-// logClientGone writes, once per request, an info line saying that the
-// client went away while the response was being written: not a failure of
-// the service, so no stack and no error level.
-func (t *tracker) logClientGone(err error) {
+// upstream returns the envelope of the first error in err's chain that
+// another 360X service answered, or nil.
+func upstream(err error) *apierror.Envelope {
+	for err != nil {
+		if e, ok := errors.AsType[*apierror.Error](err); ok {
+			if e.Received != nil {
+				return e.Received
+			}
+			err = e.Cause
+			continue
+		}
+		return nil
+	}
+	return nil
+}
+
+// goroutinePanic records a panic recovered by Go: part of the request's
+// answer if the handler returns it, logged when the request ends otherwise,
+// or at once when the request has ended already.
+func (t *tracker) goroutinePanic(p *PanicError) {
 	t.mu.Lock()
-	already := t.clientGone
-	t.clientGone = true
-	t.mu.Unlock()
-	if already {
+	if t.phase != done {
+		t.goPanics = append(t.goPanics, p)
+		t.mu.Unlock()
 		return
 	}
-	if ev := t.cfg.logger.Info(); ev != nil {
-		t.requestFields(ev).Str("cause", errorText(err)).Bool("client_gone", true).
-			Msg("client connection broken while writing the response")
-	}
+	first := !t.errorLine
+	t.errorLine = true
+	t.mu.Unlock()
+	t.logGoroutinePanic(p, first)
 }
 
 // logGoroutinePanic writes a panic that Go recovered and that did not
-// become the request's answer.
-func (t *tracker) logGoroutinePanic(p *PanicError) {
-	if ev := t.cfg.logger.Error(); ev != nil {
-		t.requestFields(ev).Str("cause", p.Error()).Bytes("stack", p.Stack).Bool("goroutine", true).
-			Msg("panic in a goroutine of the request")
-	}
-}
-
-// clientWentAway reports whether err says the client is gone: a broken
-// connection or a canceled request context.
-func clientWentAway(err error) bool {
-	return isClientGone(err) || errors.Is(err, context.Canceled)
-}
-
-// isClientGone reports whether err says the peer closed the connection, by
-// error type, not by message text.
-func isClientGone(err error) bool {
-	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, net.ErrClosed) || errors.Is(err, http.ErrHandlerTimeout)
-}
-
-// outcome is how a request ended, for its access line.
-type outcome struct {
-	status   int
-	bytes    int64
-	hijacked bool
-	aborted  bool
-	writeErr error
-}
-
-// logAccess writes the access line.
-func (t *tracker) logAccess(o outcome) {
+// answer the request: the request's error line when it has none (asError),
+// an info line otherwise.
+func (t *tracker) logGoroutinePanic(p *PanicError, asError bool) {
 	ev := t.cfg.logger.Info()
+	if asError {
+		ev = t.cfg.logger.Error()
+	}
 	if ev == nil {
 		return
 	}
-	status := o.status
-	if status == 0 && !o.hijacked {
-		status = http.StatusOK // what net/http sends for a handler that wrote nothing
-	}
-	t.requestFields(ev).Int("status", status).Int64("bytes", o.bytes).
-		Dur("duration", t.cfg.now().Sub(t.start))
-	if o.hijacked {
-		ev.Bool("hijacked", true)
-	}
-	if o.aborted {
-		ev.Bool("aborted", true)
-	}
-	ev.Msg("request")
+	t.requestFields(ev).Str("cause", p.Error()).Bytes("stack", p.Stack).Bool("goroutine", true).
+		Msg("panic in a goroutine of the request")
+}
+
+// isConnGone reports whether err, from a write to the client, says the
+// client is gone or too slow to read: a broken or reset connection, a closed
+// one, or the write deadline passed. Decided by error type, not by message
+// text.
+func isConnGone(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded)
 }

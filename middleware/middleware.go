@@ -31,7 +31,6 @@ type config struct {
 	now        func() time.Time
 	newID      func() string
 	accessLog  bool
-	defaultIDs bool // newID is apierror.NewID: ids take their time from the request's start
 	maxForeign int
 	renderer   *apierror.Renderer
 	routeIndex sync.Map // chi.Routes -> *chi.Mux, see AllowedMethods
@@ -84,7 +83,6 @@ func newConfig(opts []Option) *config {
 	}
 	if c.newID == nil {
 		c.newID = apierror.NewID
-		c.defaultIDs = true
 	}
 	c.renderer = apierror.NewRenderer(apierror.WithClock(c.now), apierror.WithIDGenerator(c.newID))
 	return c
@@ -104,27 +102,43 @@ func newConfig(opts []Option) *config {
 //   - turns a status of 400 or more written by code that does not use
 //     apierror into the envelope for that status (the original body goes to
 //     the log for a 5xx; a short plain-text 4xx body becomes the detail);
-//   - logs each error response exactly once: warn for 4xx, error for 5xx.
+//   - logs one line per request: the error line of an error response (warn
+//     for 4xx, error for 5xx), an info line with status 499 when the client
+//     went away, or the access line of a success when the access log is on.
 //
-// Mount it first, so that it sees what every other middleware writes.
+// Mount it first, so that it sees what every other middleware writes. It is
+// idempotent: mounted again further down the same request's chain (a group,
+// a sub-router from another package), the inner instance only recovers
+// panics, with their stack, into the outer one's request, so there is still
+// one id, one envelope and one error line; the outermost instance's options
+// apply.
 func Errors(opts ...Option) func(http.Handler) http.Handler {
 	cfg := newConfig(opts)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if t := trackerFrom(r.Context()); t != nil {
+				defer t.recoverPanic(w)
+				next.ServeHTTP(w, r)
+				return
+			}
 			t := newTracker(cfg, w, r)
-			r = r.WithContext(t.context(r.Context()))
-			t.req = r
 			defer t.finish()
-			defer func() {
-				if v := recover(); v != nil {
-					if v == http.ErrAbortHandler { //nolint:errorlint // the sentinel is compared as net/http does
-						t.aborted()
-						panic(v)
-					}
-					t.recovered(v, callerStack(1))
-				}
-			}()
-			next.ServeHTTP(t, r)
+			defer t.recoverPanic(t)
+			next.ServeHTTP(t.view(), t.req)
 		})
 	}
+}
+
+// recoverPanic, deferred, reports a panic of the handler chain to t,
+// rendered through w; http.ErrAbortHandler is passed on.
+func (t *tracker) recoverPanic(w http.ResponseWriter) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if v == http.ErrAbortHandler { //nolint:errorlint // the sentinel is compared as net/http does
+		t.aborted()
+		panic(v)
+	}
+	t.recovered(w, v, callerStack(2))
 }

@@ -89,19 +89,20 @@ func TestBrokenClientConnectionIsNotACrash(t *testing.T) {
 	case <-time.After(6 * time.Second):
 		t.Fatal("handler did not finish")
 	}
-	require.Eventually(t, func() bool { return strings.Contains(s.log.String(), "client connection broken") }, 2*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return strings.Contains(s.log.String(), `"client_gone":true`) }, 2*time.Second, 5*time.Millisecond)
 	time.Sleep(20 * time.Millisecond)
 	lines := s.log.Lines(t)
 	require.Len(t, lines, 1, s.log.String())
 	assert.Equal(t, "info", lines[0]["level"])
 	assert.Equal(t, id, lines[0]["id"])
 	assert.Equal(t, true, lines[0]["client_gone"])
+	assert.EqualValues(t, apierror.StatusClientClosedRequest, lines[0]["status"])
 	assert.NotContains(t, lines[0], "stack")
 }
 
 // TestClientCanceledIsNotAnErrorLevelFailure: a client that goes away
-// before the answer gives context.Canceled: 499 at warn, never error level,
-// so it is counted apart from real failures.
+// before the answer gives context.Canceled: one info line with status 499,
+// never a warn or error line, so it is counted apart from real failures.
 func TestClientCanceledIsNotAnErrorLevelFailure(t *testing.T) {
 	s := newStack()
 	started := make(chan struct{})
@@ -118,7 +119,8 @@ func TestClientCanceledIsNotAnErrorLevelFailure(t *testing.T) {
 	require.Eventually(t, func() bool { return strings.Contains(s.log.String(), "waiting for the database") }, 2*time.Second, 5*time.Millisecond)
 	lines := s.log.Lines(t)
 	require.Len(t, lines, 1)
-	assert.Equal(t, "warn", lines[0]["level"])
+	assert.Equal(t, "info", lines[0]["level"])
+	assert.Equal(t, true, lines[0]["client_gone"])
 	assert.EqualValues(t, apierror.StatusClientClosedRequest, lines[0]["status"])
 }
 

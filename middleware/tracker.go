@@ -12,145 +12,218 @@ import (
 	"github.com/360x/errkit/apierror"
 )
 
-// tracker is the per-request state of Errors and the http.ResponseWriter the
-// handlers below it write to. It sees every status and byte, so it knows
-// whether the response has started (and an envelope can still be written),
-// intercepts foreign error responses, and makes sure that exactly one error
-// line is logged per request.
+// phase is where a request is in its life. Every event (a status or body
+// written, an error reported, a hijack, the end of the handler) moves it
+// along one row of this table, under the tracker's lock; the I/O the event
+// needs happens after the lock is released.
 //
-// The mutex guards everything below it: a handler behind
-// http.TimeoutHandler runs in its own goroutine and may report an error
-// while the serving goroutine writes the timeout response.
-type tracker struct {
-	cfg       *config
-	w         http.ResponseWriter
-	req       *http.Request
-	id        string
-	idHeader  [1]string
-	start     time.Time
-	first     errorRecord // the first error, stored in place
-	firstUsed bool
+//	phase      status ≥400 foreign  the envelope   other status/body  error reported          hijack    handler returns
+//	open       → held               —              → committed        → answering             → hijacked render nothing
+//	held       keep body            —              keep body          aside (a panic: answers) → hijacked render the held error
+//	answering  → held (it answers)  → answered     → committed (lost) aside                   → hijacked render it directly
+//	answered   ignored              ignored        body passes        aside                   → hijacked —
+//	committed  ignored              ignored        body passes¹       answers, abort²         → hijacked abort²
+//	hijacked   ignored              ignored        ErrHijacked        answers if none         —          —
+//	done       (net/http's)                                           aside, logged at once
+//
+// ¹ dropped once an error is recorded: the connection is aborted anyway.
+// ² the connection is aborted when the handler returns, so that the client
+// cannot take a truncated body for a whole one; not when the client is
+// already gone.
+//
+// "aside" means logged on an info line, not as the request's error line:
+// each request has exactly one line (its error line, its client-gone line
+// or its access line), plus an info line for each error that did not answer.
+type phase uint8
 
-	mu        sync.Mutex
-	status    int   // status sent to the client; 0 while nothing is sent
-	bytes     int64 // body bytes sent to the client
-	hijacked  bool
-	done      bool  // the middleware has returned
-	writeErr  error // first error writing to the client
-	expecting bool  // an envelope is on its way through the writer chain
+const (
+	open      phase = iota // nothing sent, no error decided
+	held                   // a foreign error status was written; its body is kept
+	answering              // an envelope is on its way through the writer chain
+	answered               // the envelope's status is on the wire
+	committed              // a non-error status is on the wire
+	hijacked               // the handler took the connection
+	done                   // the middleware has returned
+)
+
+var phaseNames = [...]string{"open", "held", "answering", "answered", "committed", "hijacked", "done"}
+
+func (p phase) String() string { return phaseNames[p] }
+
+// tracker is the per-request state of Errors and the http.ResponseWriter
+// the handlers below it write to (through one of the capability views of
+// wrap.go). It sees every status and byte, so it knows whether an envelope
+// can still be written, holds back foreign error responses, and makes sure
+// that each request is logged once.
+//
+// The mutex guards the fields below it and is never held across I/O: not
+// across a write to the client, not across a log line. Several goroutines
+// may use one tracker: a handler behind http.TimeoutHandler runs in its own
+// goroutine, and goroutines started with Go report panics.
+type tracker struct {
+	cfg      *config
+	w        http.ResponseWriter
+	req      *http.Request // as the outermost Errors saw it
+	id       string
+	idHeader [1]string
+	path     string // apierror.RequestPath(req)
+	clientID string
+	start    time.Time
+
+	mu       sync.Mutex
+	phase    phase
+	status   int   // status on the wire; 0 while none
+	bytes    int64 // body bytes passed to the client
+	writeErr error // first error writing to the client
 
 	// A foreign error response held back: its status and the start of its
-	// body, turned into an envelope when the handler returns.
+	// body.
 	foreign     int
 	foreignBody []byte
 
-	// The error of this request that is logged as its error line.
-	errLogged bool
-	pending   *errorRecord
-
-	abort            bool // end the connection broken when the handler returns
-	abortedByHandler bool // the handler panicked with http.ErrAbortHandler
-	clientID         string
-	goPanics         []*PanicError // recovered by Go, not yet logged
-	clientGone       bool          // logged that the client went away
+	answer    *errorRecord // the error that answers the request, if any
+	first     errorRecord  // storage for the first answer, saving an allocation
+	asides    []errorRecord
+	goPanics  []*PanicError
+	abort     bool // end the connection broken when the handler returns
+	abortedBy bool // the handler panicked with http.ErrAbortHandler
+	errorLine bool // the request's line was an error line (for late panics)
 }
 
+type trackerKey struct{}
+
 func newTracker(cfg *config, w http.ResponseWriter, r *http.Request) *tracker {
-	t := &tracker{cfg: cfg, w: w, start: cfg.now()}
-	if cfg.defaultIDs {
-		t.id = apierror.NewIDAt(t.start) // one clock read for both
-	} else {
-		t.id = cfg.newID()
-	}
-	if v, ok := r.Header["X-Request-Id"]; ok && len(v) > 0 {
+	t := &tracker{cfg: cfg, w: w, start: cfg.now(), id: cfg.newID(), path: apierror.RequestPath(r)}
+	if v := r.Header["X-Request-Id"]; len(v) > 0 {
 		t.clientID, _ = SanitizeRequestID(v[0])
 	}
 	t.idHeader[0] = t.id
-	w.Header()["X-Request-Id"] = t.idHeader[:] // no allocation: the slice is t's
+	w.Header()["X-Request-Id"] = t.idHeader[:] // no allocation: the array is t's
+	ctx := context.WithValue(apierror.WithID(r.Context(), t.id), trackerKey{}, t)
+	t.req = r.WithContext(ctx)
 	return t
 }
 
-// context returns parent with t in it: one context value that is both the
-// middleware's state and apierror's id carrier.
-func (t *tracker) context(parent context.Context) context.Context {
-	return apierror.WithIDCarrier(parent, t)
-}
-
-// RequestID returns the request's id; it makes t an apierror.IDCarrier.
-func (t *tracker) RequestID() string { return t.id }
-
+// trackerFrom returns the tracker of the request whose context is ctx, or
+// nil outside Errors.
 func trackerFrom(ctx context.Context) *tracker {
-	t, _ := apierror.IDCarrierFromContext(ctx).(*tracker)
+	t, _ := ctx.Value(trackerKey{}).(*tracker)
 	return t
 }
 
 // Header returns the header map of the underlying writer.
 func (t *tracker) Header() http.Header { return t.w.Header() }
 
+// Unwrap returns the underlying writer, for http.ResponseController's
+// deadlines and full duplex.
+func (t *tracker) Unwrap() http.ResponseWriter { return t.w }
+
 // WriteHeader sends code, unless it is an error status written by code that
 // does not use apierror: that is held back and becomes an envelope when the
-// handler returns. A second call after the response started is ignored.
+// handler returns. Calls after the response started are ignored.
 func (t *tracker) WriteHeader(code int) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.writeHeaderLocked(code)
+	send := t.headerLocked(code)
+	t.mu.Unlock()
+	if send {
+		t.w.WriteHeader(code)
+	}
 }
 
-func (t *tracker) writeHeaderLocked(code int) {
-	if t.hijacked || t.status != 0 || t.foreign != 0 {
-		return
-	}
+// headerLocked moves the phase for a status written by the handler chain
+// and reports whether it must be passed on.
+func (t *tracker) headerLocked(code int) bool {
 	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
-		t.w.WriteHeader(code) // informational: more headers follow
-		return
+		return t.phase == open || t.phase == answering // informational: more headers follow
 	}
-	if code >= 400 && !t.isEnvelope() {
-		t.foreign = code
-		return
+	switch t.phase {
+	case open:
+		if code >= 400 {
+			t.holdLocked(code)
+			return false
+		}
+		t.phase, t.status = committed, code
+		return true
+	case answering:
+		if t.isEnvelopeLocked(code) {
+			t.phase, t.status = answered, code
+			return true
+		}
+		if code >= 400 {
+			// The envelope never came through (a writer in between was
+			// already done, as http.TimeoutHandler is after its timeout);
+			// this error answers instead.
+			lost := *t.answer
+			lost.aside = "error not sent: a later error reached the client first"
+			t.asides = append(t.asides, lost)
+			t.answer = nil
+			t.holdLocked(code)
+			return false
+		}
+		// A writer in between had started a success: the envelope is lost
+		// inside its body, which must not reach the client whole.
+		t.phase, t.status, t.abort = committed, code, true
+		return true
 	}
-	t.expecting = false
-	t.status = code
-	t.w.WriteHeader(code)
+	return false
 }
 
-// isEnvelope reports whether the response being started is the envelope
-// this request's error path rendered, as opposed to a foreign error.
-func (t *tracker) isEnvelope() bool {
-	if !t.expecting {
-		return false
-	}
+func (t *tracker) holdLocked(code int) {
+	t.phase, t.foreign, t.foreignBody = held, code, nil
+}
+
+// isEnvelopeLocked reports whether a status written while an envelope is on
+// its way is that envelope.
+func (t *tracker) isEnvelopeLocked(code int) bool {
 	ct := t.w.Header()["Content-Type"]
-	return len(ct) == 1 && ct[0] == apierror.ContentType
+	return code == t.answer.env.StatusCode && len(ct) == 1 && ct[0] == apierror.ContentType
 }
 
-// startBodyLocked prepares a body write or a flush: it starts the response
-// with 200 if nothing was sent yet, and reports whether the bytes are held
-// back (the body of a foreign error) or refused (after a hijack).
-func (t *tracker) startBodyLocked() (held bool, err error) {
-	if t.hijacked {
-		return false, http.ErrHijacked
+// bodyLocked moves the phase for body bytes (or a flush) and says what to do
+// with them: pass them on, keep them (a held foreign body), drop them, or
+// refuse them with an error.
+func (t *tracker) bodyLocked() (action bodyAction, err error) {
+	if t.phase == open || t.phase == answering {
+		t.headerLocked(http.StatusOK) // what net/http sends for a body without a status
 	}
-	if t.status == 0 {
-		t.writeHeaderLocked(http.StatusOK)
+	switch t.phase {
+	case held:
+		return keepBody, nil
+	case committed:
+		if t.answer != nil {
+			return dropBody, nil
+		}
+	case hijacked:
+		return dropBody, http.ErrHijacked
 	}
-	return t.foreign != 0, nil
+	return passBody, nil
 }
+
+type bodyAction uint8
+
+const (
+	passBody bodyAction = iota
+	keepBody
+	dropBody
+)
 
 // Write sends p, starting the response with 200 if needed. The body of a
-// held-back foreign error is kept up to the configured limit and dropped
-// beyond it.
+// held-back foreign error is kept up to the configured limit.
 func (t *tracker) Write(p []byte) (int, error) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if held, err := t.startBodyLocked(); err != nil || held {
-		if held {
-			t.keepForeign(p)
-			return len(p), nil
+	action, err := t.bodyLocked()
+	if action == keepBody {
+		t.keepForeignLocked(p)
+	}
+	t.mu.Unlock()
+	if action != passBody {
+		if err != nil {
+			return 0, err
 		}
-		return 0, err
+		return len(p), nil
 	}
 	n, err := t.w.Write(p)
-	t.wrote(n, err)
+	t.wrote(int64(n), err)
 	return n, err
 }
 
@@ -158,52 +231,32 @@ func (t *tracker) Write(p []byte) (int, error) {
 // writer has WriteString.
 func (t *tracker) WriteString(s string) (int, error) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if held, err := t.startBodyLocked(); err != nil || held {
-		if held {
-			t.keepForeign([]byte(s))
-			return len(s), nil
+	action, err := t.bodyLocked()
+	if action == keepBody {
+		t.keepForeignLocked([]byte(s))
+	}
+	t.mu.Unlock()
+	if action != passBody {
+		if err != nil {
+			return 0, err
 		}
-		return 0, err
+		return len(s), nil
 	}
 	n, err := io.WriteString(t.w, s)
-	t.wrote(n, err)
+	t.wrote(int64(n), err)
 	return n, err
 }
 
-// ReadFrom copies src to the response, through the underlying writer's
-// ReadFrom (sendfile for files) when it has one.
-func (t *tracker) ReadFrom(src io.Reader) (int64, error) {
+func (t *tracker) wrote(n int64, err error) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if held, err := t.startBodyLocked(); err != nil || held {
-		if held {
-			return io.Copy(foreignSink{t}, src)
-		}
-		return 0, err
-	}
-	var n int64
-	var err error
-	if rf, ok := t.w.(io.ReaderFrom); ok {
-		n, err = rf.ReadFrom(src)
-	} else {
-		n, err = io.Copy(writerOnly{t.w}, src)
-	}
 	t.bytes += n
-	if err != nil && t.writeErr == nil && isClientGone(err) {
-		t.writeErr = err
-	}
-	return n, err
-}
-
-func (t *tracker) wrote(n int, err error) {
-	t.bytes += int64(n)
 	if err != nil && t.writeErr == nil {
 		t.writeErr = err
 	}
+	t.mu.Unlock()
 }
 
-func (t *tracker) keepForeign(p []byte) {
+func (t *tracker) keepForeignLocked(p []byte) {
 	if room := t.cfg.maxForeign - len(t.foreignBody); room > 0 {
 		if len(p) > room {
 			p = p[:room]
@@ -212,43 +265,69 @@ func (t *tracker) keepForeign(p []byte) {
 	}
 }
 
-// foreignSink is where ReadFrom copies a held-back body; called with the
-// lock held.
+// readFrom copies src to the response through the underlying writer's
+// ReadFrom (sendfile for files). Only the views whose writer has ReadFrom
+// offer it.
+func (t *tracker) readFrom(src io.Reader) (int64, error) {
+	t.mu.Lock()
+	action, err := t.bodyLocked()
+	t.mu.Unlock()
+	switch action {
+	case keepBody:
+		return io.Copy(foreignSink{t}, src)
+	case dropBody:
+		if err != nil {
+			return 0, err
+		}
+		return io.Copy(io.Discard, src)
+	}
+	n, err := t.w.(io.ReaderFrom).ReadFrom(src)
+	t.wrote(n, err)
+	return n, err
+}
+
+// foreignSink is where readFrom copies a held-back body.
 type foreignSink struct{ t *tracker }
 
 // Write keeps what fits of p and reports all of it written.
-func (s foreignSink) Write(p []byte) (int, error) { s.t.keepForeign(p); return len(p), nil }
+func (s foreignSink) Write(p []byte) (int, error) {
+	s.t.mu.Lock()
+	s.t.keepForeignLocked(p)
+	s.t.mu.Unlock()
+	return len(p), nil
+}
 
-// writerOnly hides ReadFrom from io.Copy, so that it cannot loop back.
-type writerOnly struct{ io.Writer }
-
-// Flush sends what is buffered to the client, starting the response with 200
-// if needed. It does nothing while a foreign error is held back.
-func (t *tracker) Flush() { _ = t.FlushError() }
-
-// FlushError is Flush that reports the underlying writer's error; it is what
-// http.ResponseController.Flush calls.
-func (t *tracker) FlushError() error {
+// flush sends what is buffered to the client, starting the response with
+// 200 if needed. It does nothing while a foreign error is held back.
+func (t *tracker) flush() error {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if held, err := t.startBodyLocked(); err != nil || held {
-		return err // nil while a foreign error is held back
+	action, err := t.bodyLocked()
+	t.mu.Unlock()
+	if action != passBody {
+		return err
 	}
 	return http.NewResponseController(t.w).Flush()
 }
 
-// Hijack takes over the connection, if the underlying writer allows it, and
-// records that it did: after a hijack, no error path writes anything.
-func (t *tracker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+// hijack takes over the connection and records that it did: after a
+// hijack, no error path writes anything.
+func (t *tracker) hijack() (net.Conn, *bufio.ReadWriter, error) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	if t.phase == done || t.phase == hijacked {
+		t.mu.Unlock()
+		return nil, nil, http.ErrHijacked
+	}
+	t.mu.Unlock()
 	conn, rw, err := http.NewResponseController(t.w).Hijack()
 	if err == nil {
-		t.hijacked = true
+		t.mu.Lock()
+		t.phase = hijacked
+		t.mu.Unlock()
 	}
 	return conn, rw, err
 }
 
-// Unwrap returns the underlying writer, for http.ResponseController's
-// deadlines and full duplex.
-func (t *tracker) Unwrap() http.ResponseWriter { return t.w }
+// push initiates an HTTP/2 server push through the underlying writer.
+func (t *tracker) push(target string, opts *http.PushOptions) error {
+	return t.w.(http.Pusher).Push(target, opts)
+}

@@ -213,14 +213,18 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 
 	// Every id received is in the log: exactly one error line for an
-	// error, none for a success; and one access line each.
+	// error, none for a success, and one line per request in all (the
+	// error line carries the access fields).
 	lines := logLines(t, d.stdout.String())
-	errorLines, accessLines := map[string]int{}, map[string]int{}
+	errorLines, accessLines, allLines := map[string]int{}, map[string]int{}, map[string]int{}
 	for _, l := range lines {
 		if l["service"] != "offers" {
 			continue
 		}
 		id, _ := l["id"].(string)
+		if _, ok := l["duration"]; ok {
+			allLines[id]++
+		}
 		switch {
 		case l["level"] == "warn" || l["level"] == "error":
 			errorLines[id]++
@@ -240,7 +244,8 @@ func TestDemoEndToEnd(t *testing.T) {
 			want = 1
 		}
 		assert.Equal(t, want, errorLines[id], "error lines for %s (status %d)", id, status)
-		assert.Equal(t, 1, accessLines[id], "access lines for %s", id)
+		assert.Equal(t, 1-want, accessLines[id], "access lines for %s (status %d)", id, status)
+		assert.Equal(t, 1, allLines[id], "lines with the access fields for %s", id)
 	}
 	for id := range errorLines {
 		_, ok := received[id]

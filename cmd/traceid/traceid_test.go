@@ -96,7 +96,7 @@ func TestTwoServiceChain(t *testing.T) {
 	upstream := st.Requests[st.Order[1]]
 	assert.Equal(t, "pricing", upstream.Service)
 	assert.Equal(t, env.ID, upstream.CalledBy)
-	assert.Len(t, upstream.Lines, 2, "the error line and the access line")
+	assert.Len(t, upstream.Lines, 1, "the error line, which carries the access fields")
 
 	out.Reset()
 	require.Equal(t, 0, run([]string{upstream.ID, logA, logB}, nil, &out, &errOut))
