@@ -204,14 +204,15 @@ func TestOwnCancellationIsAFailure(t *testing.T) {
 // (504, an error line), not a client that went away.
 func TestTimeoutHandlerIsAServerTimeout(t *testing.T) {
 	s := newStack()
-	wrote := make(chan error, 1)
+	wrote, answered := make(chan error, 1), make(chan struct{})
 	srv := s.serve(t, http.TimeoutHandler(middleware.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		<-r.Context().Done()
+		<-answered // the timeout has answered the client
 		_, err := io.WriteString(w, "late")
 		wrote <- err
 		return err
 	}), 50*time.Millisecond, ""))
 	resp, body := do(t, "GET", srv.URL, nil)
+	close(answered)
 	s.checkEnvelope(t, resp, body, 504)
 	assert.ErrorIs(t, <-wrote, http.ErrHandlerTimeout)
 }

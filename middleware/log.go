@@ -24,7 +24,11 @@ import (
 func (t *tracker) log(o *outcome) {
 	switch {
 	case o.answer.err != nil && o.answer.clientGone:
-		t.logClientGone(o, o.answer.err)
+		cause := error(o.answer.err)
+		if o.answer.err.Cause != nil {
+			cause = o.answer.err.Cause // what the handler returned
+		}
+		t.logClientGone(o, cause)
 	case o.answer.err != nil:
 		t.logError(o)
 	case o.writeErr != nil && (isConnGone(o.writeErr) || t.req.Context().Err() != nil):
