@@ -58,6 +58,7 @@ type matrixColumn struct {
 	status   int    // what the client must receive (partial: the status sent before the error)
 	partial  bool   // an error after a 200 has started: the client must see a broken response
 	upstream bool   // the error was read from the upstream: its line names it
+	detail   string // the body's "error" the client must get, when set
 	handler  func(*matrixEnv) http.Handler
 }
 
@@ -70,7 +71,11 @@ func (c matrixColumn) requestMethod() string {
 
 // matrixReturn is a column whose handler returns a fresh error per request.
 func matrixReturn(name string, status int, newErr func() error) matrixColumn {
-	return matrixColumn{name: name, status: status, handler: func(*matrixEnv) http.Handler {
+	detail := ""
+	if e, ok := errors.AsType[*apierror.Error](newErr()); ok && status < 500 {
+		detail = e.Detail
+	}
+	return matrixColumn{name: name, status: status, detail: detail, handler: func(*matrixEnv) http.Handler {
 		return middleware.HandlerFunc(func(http.ResponseWriter, *http.Request) error { return newErr() })
 	}}
 }
@@ -94,9 +99,28 @@ func matrixColumns() []matrixColumn {
 		matrixReturn("e503", 503, func() error {
 			return apierror.ServiceUnavailable(errors.New("dial secret-upstream-detail: connection refused"))
 		}),
+		matrixReturn("e503-message-set-by-code", 503, func() error {
+			e := apierror.ServiceUnavailable(errors.New("refused"))
+			e.Message = "secret-db at 10.0.0.5 is down"
+			e.Detail = "secret-detail set by code"
+			return e
+		}),
 		matrixReturn("e504", 504, func() error {
 			return apierror.GatewayTimeout(fmt.Errorf("secret-upstream-detail: %w", context.DeadlineExceeded))
 		}),
+		{name: "success-headers-then-error", status: 404, detail: "Export 9 was not found.", handler: func(*matrixEnv) http.Handler {
+			// Headers set for a success body the handler then did not send.
+			return middleware.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+				h := w.Header()
+				h.Set("Content-Encoding", "gzip")
+				h.Set("Content-Length", "12345")
+				h.Set("ETag", `"v7"`)
+				h.Set("Content-Disposition", `attachment; filename="export.csv"`)
+				h.Set("Last-Modified", "Wed, 25 Nov 2026 09:00:00 GMT")
+				h.Set("Content-Range", "bytes 0-99/12345")
+				return apierror.NotFound("Export 9 was not found.")
+			})
+		}},
 		{name: "panic", status: 500, handler: func(*matrixEnv) http.Handler {
 			return http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("secret-panic-value") })
 		}},
@@ -446,6 +470,20 @@ func (c matrixCell) checkEnvelope() {
 	if !head {
 		assert.Equal(t, res.path, env.Path, "body path")
 	}
+
+	// The innermost error's detail reaches the client, whatever the stack.
+	if c.col.detail != "" && !head {
+		assert.Equal(t, c.col.detail, env.Error, "the error's own detail")
+	}
+
+	// One line per request: exactly one line with the access fields.
+	var requestLines int
+	for _, l := range c.logs.Lines() {
+		if _, ok := l["duration"]; ok && l["path"] == res.path {
+			requestLines++
+		}
+	}
+	assert.Equal(t, 1, requestLines, "one line per request; the id's lines:\n%s", c.related(id))
 
 	// 6. No internal text in a body or a header.
 	c.checkNoSecretsSent()
