@@ -148,12 +148,22 @@ func PayloadTooLarge(limit int64) *Error {
 }
 
 // UnsupportedMediaType returns a 415 Unsupported Media Type for a request
-// whose Content-Type is got, naming the supported types.
+// whose Content-Type header is got, naming the supported types. Only the
+// media type of got is named, never its parameters (a client may put a
+// token in one): "application/xml; key=secret" is named "application/xml".
 func UnsupportedMediaType(got string, supported ...string) *Error {
-	if got == "" {
-		got = "none"
+	mt := got
+	if i := strings.IndexByte(mt, ';'); i >= 0 {
+		mt = mt[:i]
 	}
-	detail := "Content-Type " + strconv.Quote(got) + " is not supported."
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	if mt == "" {
+		mt = "none"
+	}
+	if len(mt) > 100 {
+		mt = mt[:100] + "…"
+	}
+	detail := "Content-Type " + strconv.Quote(mt) + " is not supported."
 	if len(supported) > 0 {
 		detail += " Use " + strings.Join(supported, " or ") + "."
 	}

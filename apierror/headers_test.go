@@ -260,3 +260,10 @@ func TestUpstreamErrors(t *testing.T) {
 		assert.Equal(t, 500, apierror.Forward(errors.New("x")).Status)
 	})
 }
+
+func TestUnsupportedMediaTypeNamesNoParameters(t *testing.T) {
+	e := apierror.UnsupportedMediaType("Application/XML; charset=utf-8; token=s3cr3t", "application/json")
+	assert.Equal(t, `Content-Type "application/xml" is not supported. Use application/json.`, e.Detail)
+	assert.NotContains(t, e.Error(), "s3cr3t")
+	assert.Contains(t, apierror.UnsupportedMediaType("").Detail, `"none"`)
+}

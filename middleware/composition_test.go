@@ -216,3 +216,55 @@ func TestTimeoutHandlerIsAServerTimeout(t *testing.T) {
 	s.checkEnvelope(t, resp, body, 504)
 	assert.ErrorIs(t, <-wrote, http.ErrHandlerTimeout)
 }
+
+// bodyHandler reads the whole body and, on failure, answers as a careless
+// handler would: a 400 whose detail is the read error's text.
+var bodyHandler = middleware.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+	if _, err := io.ReadAll(r.Body); err != nil {
+		return apierror.Validation("The body could not be read: " + err.Error()).WithCause(err)
+	}
+	return nil
+})
+
+// TestBodyReadTimeoutIs408: the server's read deadline passes while the
+// client sends its body: a 408 envelope, never a 400 that names sockets.
+func TestBodyReadTimeoutIs408(t *testing.T) {
+	s := newStack()
+	srv := httptest.NewUnstartedServer(s.mw(bodyHandler))
+	srv.Config.ReadTimeout = 300 * time.Millisecond
+	srv.Start()
+	t.Cleanup(srv.Close)
+
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = io.WriteString(conn, "POST /offers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"product\":")
+	require.NoError(t, err)
+	// ... and nothing more: the body never completes.
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	_, line := s.checkEnvelope(t, resp, body, http.StatusRequestTimeout)
+	assert.NotContains(t, string(body), "127.0.0.1")
+	assert.Contains(t, line["cause"], "timeout", "the read error is in the log")
+}
+
+// TestBodyResetIsAClientGone: the client resets the connection mid-body:
+// one info line with status 499, no warn line, no 400.
+func TestBodyResetIsAClientGone(t *testing.T) {
+	s := newStack()
+	srv := s.serve(t, bodyHandler)
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	_, err = io.WriteString(conn, "POST /offers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"product\":")
+	require.NoError(t, err)
+	time.Sleep(50 * time.Millisecond) // the handler is reading
+	require.NoError(t, conn.(*net.TCPConn).SetLinger(0))
+	require.NoError(t, conn.Close()) // RST
+
+	require.Eventually(t, func() bool { return len(s.log.Lines(t)) == 1 }, 2*time.Second, 5*time.Millisecond)
+	l := s.log.Lines(t)[0]
+	assert.Equal(t, "info", l["level"])
+	assert.Equal(t, true, l["client_gone"])
+	assert.EqualValues(t, apierror.StatusClientClosedRequest, l["status"])
+}

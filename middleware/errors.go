@@ -3,7 +3,10 @@ package middleware
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
 	"net/http"
+	"os"
 
 	"github.com/rs/zerolog"
 
@@ -114,6 +117,11 @@ func (t *tracker) report(w http.ResponseWriter, rec errorRecord) {
 // went away becomes a 499 around e; a 499 while the client is still there
 // (a cancellation of the service's own making) is a 500.
 func (t *tracker) classify(e *apierror.Error) (*apierror.Error, bool) {
+	if t.readTimeout(e) {
+		g := apierror.New(http.StatusRequestTimeout, "The request body was not received in time.")
+		g.Cause = e
+		return g, false
+	}
 	if t.clientGoneErr(e) {
 		if e.Status == apierror.StatusClientClosedRequest {
 			return e, true
@@ -138,13 +146,30 @@ func (t *tracker) classify(e *apierror.Error) (*apierror.Error, bool) {
 // write to the client failed with.
 func (t *tracker) clientGoneErr(err error) bool {
 	t.mu.Lock()
-	werr := t.writeErr
+	werr, rerr := t.writeErr, t.readErr
 	t.mu.Unlock()
 	if werr != nil && errors.Is(err, werr) {
 		return true
 	}
+	if rerr != nil && errors.Is(err, rerr) && (isConnGone(rerr) || errors.Is(rerr, io.ErrUnexpectedEOF)) {
+		return true // the client reset the connection or closed it mid-body
+	}
 	return t.req.Context().Err() == context.Canceled &&
 		(errors.Is(err, context.Canceled) || isConnGone(err))
+}
+
+// readTimeout reports whether err is (or wraps) a timeout reading the
+// request body: the server's read deadline passed before the client sent
+// it.
+func (t *tracker) readTimeout(err error) bool {
+	t.mu.Lock()
+	rerr := t.readErr
+	t.mu.Unlock()
+	if rerr == nil || !errors.Is(err, rerr) {
+		return false
+	}
+	var ne net.Error
+	return errors.Is(rerr, os.ErrDeadlineExceeded) || (errors.As(rerr, &ne) && ne.Timeout())
 }
 
 func (t *tracker) asideLocked(rec errorRecord, why string) {

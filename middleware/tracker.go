@@ -75,6 +75,7 @@ type tracker struct {
 	status   int   // status on the wire; 0 while none
 	bytes    int64 // body bytes passed to the client
 	writeErr error // first error writing to the client
+	readErr  error // first error reading the request body, but io.EOF
 
 	// A foreign error response held back: its status and the start of its
 	// body.
@@ -101,7 +102,31 @@ func newTracker(cfg *config, w http.ResponseWriter, r *http.Request) *tracker {
 	w.Header()["X-Request-Id"] = t.idHeader[:] // no allocation: the array is t's
 	ctx := context.WithValue(apierror.WithID(r.Context(), t.id), trackerKey{}, t)
 	t.req = r.WithContext(ctx)
+	if r.Body != nil && r.Body != http.NoBody {
+		t.req.Body = &body{ReadCloser: r.Body, t: t}
+	}
 	return t
+}
+
+// body is the request body as handlers read it: it records the first read
+// error, so that an error a handler returns because of it is answered by
+// the rule for it (a timeout is a 408, a broken connection a client that
+// went away), not as the handler's 400 with a socket address in it.
+type body struct {
+	io.ReadCloser
+	t *tracker
+}
+
+func (b *body) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF { //nolint:errorlint // io.EOF is returned unwrapped, per io.Reader
+		b.t.mu.Lock()
+		if b.t.readErr == nil {
+			b.t.readErr = err
+		}
+		b.t.mu.Unlock()
+	}
+	return n, err
 }
 
 // trackerFrom returns the tracker of the request whose context is ctx, or

@@ -57,7 +57,7 @@ func run(root string, duration time.Duration, workers int) error {
 	if err != nil {
 		return err
 	}
-	vegeta, err := demoproc.InstallVegeta(tmp)
+	vegeta, err := demoproc.BuildVegeta(root, tmp)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/360x/errkit/logsink"
 )
 
 // config is the demo's configuration: flags, each with an environment
@@ -21,6 +23,7 @@ type config struct {
 	addr         string
 	logLevel     zerolog.Level
 	logFormat    string
+	logFull      logsink.Mode      // what logging does when the log's destination cannot keep up
 	tokens       map[string]string // token -> participant
 	rateLimit    rateLimit
 	pricingURL   string // empty: start the embedded pricing service
@@ -50,6 +53,7 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 		addr         = fs.String("addr", "127.0.0.1:8080", "listen address (OFFERS_ADDR)")
 		level        = fs.String("log-level", "info", "log level: debug, info, warn, error (OFFERS_LOG_LEVEL)")
 		format       = fs.String("log-format", "json", "log format: json, or console for a terminal (OFFERS_LOG_FORMAT)")
+		logFull      = fs.String("log-full", "drop", "when the log's destination cannot keep up: drop lines (counted) or block requests (OFFERS_LOG_FULL)")
 		tokens       = fs.String("tokens", defaultTokens, "bearer tokens as token=participant,... (OFFERS_TOKENS)")
 		rate         = fs.String("rate-limit", "60/1m", "requests per window per token, as N/duration (OFFERS_RATE_LIMIT)")
 		pricing      = fs.String("pricing-url", "", "pricing service base URL; empty starts the embedded one (OFFERS_PRICING_URL)")
@@ -101,6 +105,16 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 		return nil, bad(where, v, errors.New("want json or console"))
 	}
 	c.logFormat = v
+
+	v, where = value("log-full", "OFFERS_LOG_FULL", *logFull)
+	switch v {
+	case "drop":
+		c.logFull = logsink.Drop
+	case "block":
+		c.logFull = logsink.Block
+	default:
+		return nil, bad(where, v, errors.New("want drop or block"))
+	}
 
 	v, where = value("tokens", "OFFERS_TOKENS", *tokens)
 	if c.tokens, err = parseTokens(v); err != nil {
@@ -180,7 +194,7 @@ func parseRateLimit(s string) (rateLimit, error) {
 // exitOnConfigError prints err as one line and exits with status 2.
 func exitOnConfigError(err error) {
 	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(0)
+		os.Exit(exitOK)
 	}
 	fmt.Fprintln(os.Stderr, "offers-demo: "+err.Error())
 	os.Exit(2)

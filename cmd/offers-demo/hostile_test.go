@@ -205,5 +205,37 @@ func TestFailingLogSink(t *testing.T) {
 	}
 	resp, _ := d.do(t, call{method: "GET", path: "/healthz"})
 	assert.Equal(t, 200, resp.StatusCode)
-	assert.Equal(t, 1, strings.Count(stderr.String(), "log writer failed"), stderr.String())
+	assert.Equal(t, 1, strings.Count(stderr.String(), "log destination failed"), stderr.String())
+}
+
+// TestOversizeBodyWithExpectContinue: a Content-Length over the limit with
+// Expect: 100-continue gets its 413 at once, without a 100 Continue and
+// without the server waiting for the body.
+func TestOversizeBodyWithExpectContinue(t *testing.T) {
+	d := startDemo(t)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(d.base, "http://"))
+	require.NoError(t, err)
+	defer conn.Close()
+	require.NoError(t, conn.SetDeadline(time.Now().Add(5*time.Second)))
+	_, err = io.WriteString(conn, "POST /api/v1/participant/offers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer alice-token\r\n"+
+		"Content-Type: application/json; token=s3cr3t\r\nContent-Length: 2000000\r\nExpect: 100-continue\r\n\r\n")
+	require.NoError(t, err)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err, "an answer without the body being sent")
+	body, _ := io.ReadAll(resp.Body)
+	checkEnvelope(t, resp, body, http.StatusRequestEntityTooLarge)
+}
+
+// TestUnsupportedMediaTypeParameters: a 415 names the media type only; no
+// parameter of the header reaches the body or the log.
+func TestUnsupportedMediaTypeParameters(t *testing.T) {
+	d := startDemo(t)
+	resp, body := d.do(t, call{method: "POST", path: "/api/v1/participant/offers", token: "alice-token",
+		contentType: "application/xml; token=s3cr3t-param", body: "<offer/>"})
+	checkEnvelope(t, resp, body, http.StatusUnsupportedMediaType)
+	assert.Contains(t, string(body), `\"application/xml\"`)
+	assert.NotContains(t, string(body), "s3cr3t-param")
+	require.NoError(t, d.cmd.Process.Signal(syscall.SIGTERM))
+	_ = d.cmd.Wait()
+	assert.NotContains(t, d.stdout.String(), "s3cr3t-param")
 }

@@ -9,7 +9,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"expvar"
 	"fmt"
 	"io"
@@ -20,13 +19,14 @@ import (
 	"os/signal"
 	"runtime"
 	"sort"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/360x/errkit/apiclient"
-	"github.com/360x/errkit/middleware"
+	"github.com/360x/errkit/logsink"
 )
 
 func main() {
@@ -38,38 +38,56 @@ func main() {
 	if err != nil {
 		exitOnConfigError(err)
 	}
-	if err := run(cfg, os.Stdout, os.Stderr); err != nil {
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
+	if err := run(cfg, os.Stdout, os.Stderr, signals); err != nil {
 		fmt.Fprintln(os.Stderr, "offers-demo: "+err.Error())
 		os.Exit(1)
 	}
 }
 
-// run serves until SIGINT or SIGTERM, then shuts down gracefully.
-func run(cfg *config, stdout, stderr io.Writer) error {
-	// A log sink that fails costs log lines (reported once on stderr),
-	// never an answer to a client.
-	var out io.Writer = middleware.NewFailSafeWriter(stdout, stderr)
+// Exit codes of the demo, as the README states them.
+const (
+	exitOK     = 0 // stopped by SIGINT or SIGTERM, whatever was in flight
+	exitFailed = 1 // could not start (the address is taken, …)
+	exitConfig = 2 // a bad flag or environment variable
+	// A second signal during the shutdown exits at once with 128 + the
+	// signal's number, as a shell reports a process killed by it: 130 for
+	// SIGINT, 143 for SIGTERM.
+)
+
+// logSinkStats is the log's counts for the debug endpoint.
+var logSinkStats atomic.Pointer[logsink.Writer]
+
+// run serves until the first signal on signals, then shuts down within
+// cfg.shutdown: in-flight requests get the grace to finish, then every
+// connection is closed. A second signal exits at once.
+func run(cfg *config, stdout, stderr io.Writer, signals <-chan os.Signal) error {
+	// The log goes through a bounded buffer: a destination that blocks,
+	// slows down or fails costs log lines (counted, reported), never an
+	// answer. Formatting for a terminal happens behind the buffer, off the
+	// requests' path.
+	var dst io.Writer = stdout
 	if cfg.logFormat == "console" {
-		out = zerolog.ConsoleWriter{Out: out, TimeFormat: "15:04:05.000"}
+		dst = zerolog.ConsoleWriter{Out: stdout, TimeFormat: "15:04:05.000"}
 	}
-	base := zerolog.New(out).Level(cfg.logLevel).With().Timestamp().Logger()
+	sink := logsink.New(dst, logsink.WithMode(cfg.logFull), logsink.WithErrorReport(stderr))
+	logSinkStats.Store(sink)
+	base := zerolog.New(sink).Level(cfg.logLevel).With().Timestamp().Logger()
 	logger := base.With().Str("service", "offers").Logger()
 
 	// A closed stdout (a log collector that died) must cost log lines,
 	// not the process: without this, Go exits on SIGPIPE for fd 1 and 2.
 	signal.Ignore(syscall.SIGPIPE)
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-
 	pricingURL := cfg.pricingURL
+	var pricing *http.Server
 	if pricingURL == "" {
-		u, shutdown, err := startPricing(base.With().Str("service", "pricing").Logger())
+		u, srv, err := startPricing(base.With().Str("service", "pricing").Logger())
 		if err != nil {
 			return fmt.Errorf("starting the pricing service: %w", err)
 		}
-		defer func() { _ = shutdown(context.Background()) }()
-		pricingURL = u
+		pricing, pricingURL = srv, u
 	}
 
 	a := &app{
@@ -78,8 +96,10 @@ func run(cfg *config, stdout, stderr io.Writer) error {
 		pricingURL:   pricingURL,
 		fxURL:        cfg.fxURL,
 		quoteTimeout: cfg.quoteTimeout,
-		client:       &http.Client{Transport: &apiclient.Transport{}, Timeout: 10 * time.Second},
-		now:          time.Now,
+		// No client timeout: each call's limit is -quote-timeout, set on
+		// its context, whatever its value.
+		client: &http.Client{Transport: &apiclient.Transport{}},
+		now:    time.Now,
 	}
 	srv := &http.Server{
 		Handler:           a.routes(logger, cfg.rateLimit),
@@ -91,6 +111,9 @@ func run(cfg *config, stdout, stderr io.Writer) error {
 	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
+		if pricing != nil {
+			_ = pricing.Close()
+		}
 		return fmt.Errorf("listening on %s: %w", cfg.addr, err)
 	}
 	if cfg.debugAddr != "" {
@@ -104,26 +127,55 @@ func run(cfg *config, stdout, stderr io.Writer) error {
 
 	printBanner(stderr, cfg, ln.Addr().String())
 	logger.Info().Str("addr", ln.Addr().String()).Str("pricing_url", pricingURL).
-		Str("rate_limit", cfg.rateLimit.String()).Msg("listening")
+		Str("rate_limit", cfg.rateLimit.String()).Str("log_full", cfg.logFull.String()).Msg("listening")
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	var sig os.Signal
 	select {
 	case err := <-errc:
 		return err
-	case <-ctx.Done():
+	case sig = <-signals:
 	}
-	stop() // a second signal kills the process the usual way
-	logger.Info().Dur("grace", cfg.shutdown).Msg("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdown)
+	go func() {
+		s := <-signals
+		fmt.Fprintf(stderr, "offers-demo: second signal (%v): exiting now\n", s)
+		os.Exit(128 + int(s.(syscall.Signal)))
+	}()
+
+	// One deadline for everything: the grace, then Close.
+	deadline := time.Now().Add(cfg.shutdown)
+	logger.Info().Str("signal", sig.String()).Dur("grace", cfg.shutdown).Msg("shutting down")
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	servers := []*http.Server{srv}
+	if pricing != nil {
+		servers = append(servers, pricing) // after srv: its requests may call pricing
 	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
+	for _, s := range servers {
+		if err := s.Shutdown(ctx); err != nil {
+			// The grace ran out: the requests still in flight are cut off.
+			// That is the shutdown working as configured, not a failure.
+			_ = s.Close()
+			logger.Warn().Err(err).Msg("grace ran out; open connections closed")
+		}
 	}
+	<-errc // http.ErrServerClosed
 	logger.Info().Msg("stopped")
+
+	// The lines still buffered get what is left of the grace, and at
+	// least half a second; a log destination that does not take them
+	// cannot hold the exit up longer.
+	flushBy := deadline
+	if least := time.Now().Add(500 * time.Millisecond); flushBy.Before(least) {
+		flushBy = least
+	}
+	flushCtx, cancelFlush := context.WithDeadline(context.Background(), flushBy)
+	defer cancelFlush()
+	_ = sink.Close(flushCtx)
+	st := sink.Stats()
+	fmt.Fprintf(stderr, "offers-demo: log lines: %d written, %d delivered, %d lost (%d dropped, %d refused by the destination, %d not flushed)\n",
+		st.Written, st.Delivered, st.Written-st.Delivered, st.Dropped, st.Failed, st.Written-st.Delivered-st.Lost())
 	return nil
 }
 
@@ -162,6 +214,14 @@ func serveDebug(addr string, logger zerolog.Logger) (func(), error) {
 }
 
 func init() {
+	expvar.Publish("log_lines", expvar.Func(func() any {
+		w := logSinkStats.Load()
+		if w == nil {
+			return nil
+		}
+		st := w.Stats()
+		return map[string]int64{"written": st.Written, "delivered": st.Delivered, "dropped": st.Dropped, "failed": st.Failed, "lost": st.Lost()}
+	}))
 	expvar.Publish("goroutines", expvar.Func(func() any { return runtime.NumGoroutine() }))
 	expvar.Publish("rss_bytes", expvar.Func(func() any { return rssBytes() }))
 }

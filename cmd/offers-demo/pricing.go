@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"net"
 	"net/http"
 	"time"
@@ -45,13 +44,13 @@ func pricingHandler(logger zerolog.Logger) http.Handler {
 }
 
 // startPricing serves the pricing service on a free loopback port and
-// returns its base URL and a function that stops it.
-func startPricing(logger zerolog.Logger) (string, func(context.Context) error, error) {
+// returns its base URL and its server, for the shutdown.
+func startPricing(logger zerolog.Logger) (string, *http.Server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
 	}
 	srv := &http.Server{Handler: pricingHandler(logger), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	return "http://" + ln.Addr().String(), srv.Shutdown, nil
+	return "http://" + ln.Addr().String(), srv, nil
 }

@@ -188,10 +188,13 @@ func (a *app) createOffer(w http.ResponseWriter, r *http.Request) error {
 	if len(bad) > 0 {
 		return apierror.InvalidModel(bad...)
 	}
-	o := a.store.add(offer{
+	o, err := a.store.add(offer{
 		Participant: participant(r), Product: *in.Product, Price: *in.Price,
 		Currency: *in.Currency, Quantity: *in.Quantity, CreatedAt: a.now().UTC(),
 	})
+	if err != nil {
+		return apierror.New(http.StatusInsufficientStorage, "").WithCause(err)
+	}
 	w.Header().Set("Location", "/api/v1/participant/offers/"+o.ID)
 	return writeJSON(w, http.StatusCreated, o)
 }
@@ -204,6 +207,11 @@ func decodeJSON[T any](w http.ResponseWriter, r *http.Request) (T, error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
 		return v, apierror.UnsupportedMediaType(r.Header.Get("Content-Type"), "application/json")
+	}
+	if r.ContentLength > maxBody {
+		// Answered before reading: a client that sent Expect:
+		// 100-continue gets no 100 and need not send the body at all.
+		return v, apierror.PayloadTooLarge(maxBody)
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	if err := dec.Decode(&v); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -84,4 +85,37 @@ func TestParseConfigEnvFallback(t *testing.T) {
 	assert.Equal(t, rateLimit{5, 10 * time.Second}, c.rateLimit)
 	assert.Equal(t, "json", c.logFormat, "a flag wins over its variable")
 	assert.True(t, c.defaultToken)
+}
+
+// TestStoreIsBounded: past its cap the store answers 507, and the list a
+// GET returns stops growing.
+func TestStoreIsBounded(t *testing.T) {
+	logs := apierrortest.NewLogCapture()
+	h := testApp().routes(logs.Logger(), rateLimit{1 << 20, time.Minute})
+	post := func() *http.Response {
+		req := httptest.NewRequest("POST", "/api/v1/participant/offers", strings.NewReader(`{"product":"bolt","price":1.5,"currency":"EUR","quantity":3}`))
+		req.Header.Set("Authorization", "Bearer alice-token")
+		req.Header.Set("Content-Type", "application/json")
+		return apierrortest.Serve(h, req)
+	}
+	for range maxOffers - 4 { // the store starts with 4 offers
+		require.Equal(t, http.StatusCreated, post().StatusCode)
+	}
+	env := apierrortest.AssertEnvelope(t, post(), http.StatusInsufficientStorage)
+	assert.Equal(t, "Insufficient Storage", env.Message)
+
+	list := httptest.NewRequest("GET", "/api/v1/participant/offers", nil)
+	list.Header.Set("Authorization", "Bearer alice-token")
+	resp := apierrortest.Serve(h, list)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	n, err := io.Copy(io.Discard, resp.Body)
+	require.NoError(t, err)
+	assert.Less(t, n, int64(300<<10), "the list stays under 300 KB")
+}
+
+// TestQuoteClientHasNoHiddenTimeout: -quote-timeout alone limits the calls.
+func TestQuoteClientHasNoHiddenTimeout(t *testing.T) {
+	cfg, err := parseConfig([]string{"-quote-timeout", "15s"}, func(string) string { return "" })
+	require.NoError(t, err)
+	assert.Equal(t, 15*time.Second, cfg.quoteTimeout)
 }

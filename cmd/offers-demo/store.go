@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"slices"
 	"strconv"
 	"sync"
@@ -18,7 +19,17 @@ type offer struct {
 	CreatedAt   time.Time `json:"createdAt"`
 }
 
-// store is the demo's in-memory offer store.
+// maxOffers is how many offers the store holds. A POST beyond it is
+// answered 507 Insufficient Storage: the request is valid and waiting will
+// not help (so not 429), and dropping the oldest would delete other
+// participants' offers behind their backs. With it, the list a GET returns
+// stays under about 250 KB, however long the demo runs.
+const maxOffers = 1000
+
+// errStoreFull is what add returns when the store holds maxOffers offers.
+var errStoreFull = errors.New("the store is full")
+
+// store is the demo's in-memory offer store, bounded by maxOffers.
 type store struct {
 	mu     sync.RWMutex
 	nextID int
@@ -35,18 +46,21 @@ func newStore(now time.Time) *store {
 		{Participant: "alice", Product: "bulk", Price: 0.25, Currency: "USD", Quantity: 100000},
 	} {
 		o.CreatedAt = now
-		s.add(o)
+		_, _ = s.add(o)
 	}
 	return s
 }
 
-func (s *store) add(o offer) offer {
+func (s *store) add(o offer) (offer, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(s.offers) >= maxOffers {
+		return offer{}, errStoreFull
+	}
 	o.ID = strconv.Itoa(s.nextID)
 	s.nextID++
 	s.offers[o.ID] = o
-	return o
+	return o, nil
 }
 
 func (s *store) get(id string) (offer, bool) {

@@ -9,14 +9,14 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"time"
 )
 
-// VegetaModule is the load generator, installed with go install.
-const VegetaModule = "github.com/tsenart/vegeta/v12@v12.13.0"
+// vegetaPackage is the load generator, a tool dependency of the module
+// (the tool directive in go.mod pins its version).
+const vegetaPackage = "github.com/tsenart/vegeta/v12"
 
 // Build builds ./cmd/offers-demo of the repository at root into dir and
 // returns the binary's path.
@@ -28,14 +28,15 @@ func Build(root, dir string) (string, error) {
 	return bin, nil
 }
 
-// InstallVegeta installs vegeta into dir and returns the binary's path.
-func InstallVegeta(dir string) (string, error) {
-	install := exec.Command("go", "install", VegetaModule)
-	install.Env = append(os.Environ(), "GOBIN="+dir)
-	if out, err := install.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("installing vegeta: %v: %s", err, out)
+// BuildVegeta builds vegeta, at the version the go.mod of the repository
+// at root pins as a tool, into dir and returns the binary's path. It needs
+// nothing but the module proxy (or the module cache).
+func BuildVegeta(root, dir string) (string, error) {
+	bin := filepath.Join(dir, "vegeta")
+	if out, err := exec.Command("go", "build", "-C", root, "-o", bin, vegetaPackage).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building vegeta: %v: %s", err, out)
 	}
-	return filepath.Join(dir, "vegeta"), nil
+	return bin, nil
 }
 
 // FreeAddr returns a loopback address with a port nothing listens on.
