@@ -140,8 +140,8 @@ func Conflict(detail string) *Error {
 	return New(http.StatusConflict, detail)
 }
 
-// PayloadTooLarge returns a 413 Content Too Large for a body over limit
-// bytes.
+// PayloadTooLarge returns a 413 Request Entity Too Large (the title of
+// [Title](413), net/http's status text) for a body over limit bytes.
 func PayloadTooLarge(limit int64) *Error {
 	return New(http.StatusRequestEntityTooLarge,
 		"The request body exceeds the limit of "+strconv.FormatInt(limit, 10)+" bytes.")
@@ -171,7 +171,7 @@ func UnsupportedMediaType(got string, supported ...string) *Error {
 }
 
 // TooManyRequests returns a 429 Too Many Requests with a Retry-After header
-// of retryAfter in whole seconds, rounded up.
+// of retryAfter in whole seconds, rounded up, and at least 1.
 func TooManyRequests(retryAfter time.Duration) *Error {
 	secs := retryAfterSeconds(retryAfter)
 	unit := " seconds."
@@ -215,9 +215,12 @@ func (e *Error) WithRetryAfter(d time.Duration) *Error {
 	return e.WithHeader("Retry-After", retryAfterSeconds(d))
 }
 
+// retryAfterSeconds is d in whole seconds, rounded up, and at least 1: a
+// Retry-After of 0 invites a client to retry at once, which is what a
+// rate limit is there to stop.
 func retryAfterSeconds(d time.Duration) string {
-	if d <= 0 {
-		return "0"
+	if d <= time.Second {
+		return "1"
 	}
 	return strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10)
 }

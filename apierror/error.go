@@ -84,6 +84,9 @@ type Error struct {
 // Error returns the status, title, detail and cause on one line, for logs
 // and tests. It is never sent to a client.
 func (e *Error) Error() string {
+	if e == nil {
+		return "apierror: nil *Error"
+	}
 	var b strings.Builder
 	b.WriteString(strconv.Itoa(e.Status))
 	b.WriteByte(' ')
@@ -100,12 +103,17 @@ func (e *Error) Error() string {
 }
 
 // Unwrap returns the internal cause, or nil.
-func (e *Error) Unwrap() error { return e.Cause }
+func (e *Error) Unwrap() error {
+	if e == nil {
+		return nil
+	}
+	return e.Cause
+}
 
 // StatusCode returns the HTTP status the error is rendered with: Status when
 // it is an error status (400–599), 500 otherwise.
 func (e *Error) StatusCode() int {
-	if validStatus(e.Status) {
+	if e != nil && validStatus(e.Status) {
 		return e.Status
 	}
 	return http.StatusInternalServerError

@@ -8,7 +8,9 @@ import (
 
 // From converts any error to the *Error this service answers with:
 //
-//   - nil gives nil;
+//   - nil gives nil, and so does a nil *Error (a handler that returned a
+//     typed nil meant no error); a nil *Error wrapped in another error is
+//     a 500 around that error;
 //   - an error another 360X service answered ([ReadResponse]: its Received
 //     is set), returned as it is or wrapped, is that service's answer, not
 //     this one's: it gives this service's 502 Bad Gateway around err, so
@@ -18,7 +20,8 @@ import (
 //     its status, use [Forward];
 //   - an *Error of this service anywhere in the chain (errors.As) is
 //     returned as it is;
-//   - context.DeadlineExceeded gives a 504 around err;
+//   - context.DeadlineExceeded, and http.ErrHandlerTimeout (a write after
+//     http.TimeoutHandler gave up), give a 504 around err;
 //   - an *http.MaxBytesError (from http.MaxBytesReader) gives a 413 naming
 //     the limit;
 //   - context.Canceled gives 499 Client Closed Request around err. It
@@ -35,12 +38,17 @@ func From(err error) *Error {
 		return nil
 	}
 	if e, ok := errors.AsType[*Error](err); ok {
-		if e.Received == nil {
+		switch {
+		case e == nil && err == error(e):
+			return nil
+		case e == nil:
+			return Internal(err)
+		case e.Received == nil:
 			return e
 		}
 		return fromUpstream(e, err)
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, http.ErrHandlerTimeout) {
 		return GatewayTimeout(err)
 	}
 	if mb, ok := errors.AsType[*http.MaxBytesError](err); ok {
@@ -79,9 +87,12 @@ func fromUpstream(up *Error, err error) *Error {
 // upstream error is a 502.
 //
 // Forward returns [From](err) when err holds no upstream error.
+//
+// Call it with the error of a failed call only: Forward(nil) is nil, and a
+// nil *Error returned as an error is not a nil error.
 func Forward(err error) *Error {
 	up, ok := errors.AsType[*Error](err)
-	if !ok || up.Received == nil {
+	if !ok || up == nil || up.Received == nil {
 		return From(err)
 	}
 	e := New(up.Status, up.Detail)

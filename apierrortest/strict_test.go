@@ -397,8 +397,19 @@ func TestCheckOverHTTPWithGzip(t *testing.T) {
 	_, problems := apierrortest.Check(resp, body, http.StatusUnauthorized)
 	assert.Empty(t, problems)
 
+	// A client that asked for gzip itself gets it: allowed, checked on the
+	// decompressed body.
 	resp, body = get("gzip")
 	require.False(t, resp.Uncompressed)
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	require.NoError(t, err)
+	plain, err := io.ReadAll(zr)
+	require.NoError(t, err)
+	_, problems = apierrortest.Check(resp, plain, http.StatusUnauthorized)
+	assert.Empty(t, problems)
+
+	// A client that did not ask for it must not get it.
+	resp, body = get("identity")
 	_, problems = apierrortest.Check(resp, body, http.StatusUnauthorized)
 	assert.Contains(t, strings.Join(problems, "\n"), "header Content-Encoding")
 }

@@ -68,8 +68,8 @@ var standalone = apierror.NewRenderer()
 // renders it through w; otherwise it records rec as the table of [phase]
 // says.
 func (t *tracker) report(w http.ResponseWriter, rec errorRecord) {
-	rec.err, rec.clientGone = t.classify(rec.err)
-	rec.env = t.cfg.renderer.Envelope(t.req, rec.err)
+	rec.err, rec.clientGone = t.classify(rec.err, rec.stack != nil)
+	rec.env = t.envelope(rec.err)
 
 	t.mu.Lock()
 	switch t.phase {
@@ -110,19 +110,21 @@ func (t *tracker) report(w http.ResponseWriter, rec errorRecord) {
 	t.answer = t.keepLocked(rec)
 	t.mu.Unlock()
 
-	t.cfg.renderer.WriteEnvelope(w, t.req, rec.err, rec.env)
+	t.cfg.renderer.WriteEnvelope(w, t.orig, rec.err, rec.env)
 }
 
 // classify applies the client-gone rule to e: an error that says the client
-// went away becomes a 499 around e; a 499 while the client is still there
-// (a cancellation of the service's own making) is a 500.
-func (t *tracker) classify(e *apierror.Error) (*apierror.Error, bool) {
+// went away, or any error but a panic once it has, becomes a 499 around e
+// (nobody receives it; a panic is a bug whoever waits for the answer); a
+// 499 while the client is still there (a cancellation of the service's own
+// making) is a 500.
+func (t *tracker) classify(e *apierror.Error, panicked bool) (*apierror.Error, bool) {
 	if t.readTimeout(e) {
 		g := apierror.New(http.StatusRequestTimeout, "The request body was not received in time.")
 		g.Cause = e
 		return g, false
 	}
-	if t.clientGoneErr(e) {
+	if t.clientGoneErr(e) || (!panicked && t.clientGone()) {
 		if e.Status == apierror.StatusClientClosedRequest {
 			return e, true
 		}
@@ -154,8 +156,7 @@ func (t *tracker) clientGoneErr(err error) bool {
 	if rerr != nil && errors.Is(err, rerr) && (isConnGone(rerr) || errors.Is(rerr, io.ErrUnexpectedEOF)) {
 		return true // the client reset the connection or closed it mid-body
 	}
-	return t.req.Context().Err() == context.Canceled &&
-		(errors.Is(err, context.Canceled) || isConnGone(err))
+	return t.clientGone() && (errors.Is(err, context.Canceled) || isConnGone(err))
 }
 
 // readTimeout reports whether err is (or wraps) a timeout reading the
@@ -212,7 +213,6 @@ func (t *tracker) finish() {
 		switch t.phase {
 		case held:
 			rec := t.foreignRecordLocked("")
-			rec.env = t.cfg.renderer.Envelope(t.req, rec.err)
 			t.answer = t.keepLocked(rec)
 			render = t.answer
 		case answering:
@@ -222,7 +222,7 @@ func (t *tracker) finish() {
 				// The handler dropped the error of a goroutine that
 				// panicked, and wrote nothing: the panic answers.
 				rec := errorRecord{err: apierror.Internal(t.goPanics[0])}
-				rec.env = t.cfg.renderer.Envelope(t.req, rec.err)
+				rec.env = t.envelope(rec.err)
 				t.answer = t.keepLocked(rec)
 				render = t.answer
 			}
@@ -233,7 +233,7 @@ func (t *tracker) finish() {
 	}
 	t.mu.Unlock()
 	if render != nil {
-		t.cfg.renderer.WriteEnvelope(t, t.req, render.err, render.env)
+		t.cfg.renderer.WriteEnvelope(t, t.orig, render.err, render.env)
 	}
 
 	t.mu.Lock()
@@ -244,7 +244,10 @@ func (t *tracker) finish() {
 	t.log(&out)
 	if out.abort {
 		// The response started before the error: end it broken, so the
-		// client cannot take a truncated body for a whole one.
+		// client cannot take a truncated body for a whole one. What is
+		// buffered goes first, so that the client has the status the log
+		// names.
+		_ = http.NewResponseController(t.w).Flush()
 		panic(http.ErrAbortHandler)
 	}
 }
@@ -274,7 +277,7 @@ func (t *tracker) outcomeLocked() outcome {
 			o.goPanics = append(o.goPanics, p)
 		}
 	}
-	gone := o.writeErr != nil && (isConnGone(o.writeErr) || t.req.Context().Err() == context.Canceled)
+	gone := o.writeErr != nil && (isConnGone(o.writeErr) || t.clientGone())
 	if gone && o.answer.err != nil {
 		o.answer.clientGone = true // the client never got the envelope
 	}

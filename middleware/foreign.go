@@ -38,7 +38,7 @@ const maxForeignDetail = 200
 // of an error and forgets it; aside is why it does not answer, or "".
 func (t *tracker) foreignRecordLocked(aside string) errorRecord {
 	rec := errorRecord{err: t.foreignError(t.foreign, t.foreignBody), foreign: true, aside: aside}
-	rec.env = t.cfg.renderer.Envelope(t.req, rec.err)
+	rec.env = t.envelope(rec.err)
 	t.foreign, t.foreignBody = 0, nil
 	return rec
 }

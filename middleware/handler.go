@@ -1,6 +1,10 @@
 package middleware
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/360x/errkit/apierror"
+)
 
 // HandlerFunc is a handler that returns its error instead of writing it. A
 // returned error goes through apierror.From and the middleware's renderer
@@ -9,9 +13,13 @@ import "net/http"
 //	r.Method(http.MethodGet, "/offers/{id}", middleware.HandlerFunc(getOffer))
 type HandlerFunc func(http.ResponseWriter, *http.Request) error
 
-// ServeHTTP calls f and writes its error, if any, with [WriteError].
+// ServeHTTP calls f and writes its error, if any, with [WriteError]. A nil
+// *apierror.Error returned as an error (a typed nil, as apierror.Forward(nil)
+// gives) counts as no error.
 func (f HandlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if err := f(w, r); err != nil {
-		WriteError(w, r, err)
+	err := f(w, r)
+	if e, ok := err.(*apierror.Error); err == nil || ok && e == nil { //nolint:errorlint // a typed nil, not a chain
+		return
 	}
+	WriteError(w, r, err)
 }

@@ -1,10 +1,13 @@
 package middleware
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"strings"
 	"syscall"
 
 	"github.com/rs/zerolog"
@@ -31,8 +34,11 @@ func (t *tracker) log(o *outcome) {
 		t.logClientGone(o, cause)
 	case o.answer.err != nil:
 		t.logError(o)
-	case o.writeErr != nil && (isConnGone(o.writeErr) || t.req.Context().Err() != nil):
+	case o.writeErr != nil && (isConnGone(o.writeErr) || t.clientGone()):
 		t.logClientGone(o, o.writeErr)
+	case o.phase == open && t.clientGone():
+		// Nothing was sent, and nobody is left to send it to.
+		t.logClientGone(o, context.Cause(t.ctx))
 	case t.cfg.accessLog:
 		t.logAccess(o)
 	}
@@ -135,7 +141,7 @@ func (t *tracker) logAside(rec *errorRecord) {
 }
 
 func (t *tracker) requestFields(ev *zerolog.Event) *zerolog.Event {
-	ev.Str("id", t.id).Str("method", t.req.Method).Str("path", t.path)
+	ev.Str("id", t.id).Str("method", t.orig.Method).Str("path", t.path)
 	if t.clientID != "" {
 		ev.Str("client_request_id", t.clientID)
 	}
@@ -161,7 +167,7 @@ func errorFields(ev *zerolog.Event, rec *errorRecord) {
 		}
 	}
 	if e.Cause != nil {
-		ev.Str("cause", errorText(e.Cause))
+		ev.Str("cause", withoutQueries(errorText(e.Cause), e.Cause))
 		if up := upstream(e.Cause); up != nil {
 			ev.Str("upstream_id", up.ID).Int("upstream_status", up.StatusCode).Str("upstream_path", up.Path)
 		}
@@ -174,6 +180,24 @@ func errorFields(ev *zerolog.Event, rec *errorRecord) {
 	} else if p, ok := errors.AsType[*PanicError](e); ok && p.Stack != nil {
 		ev.Bytes("stack", p.Stack)
 	}
+}
+
+// withoutQueries returns text, the text of err, with the query of any URL
+// that an *url.Error in err's chain names cut off: a handler may have put
+// something of the client's (a token) in the query of a call it made, and
+// queries are never logged.
+func withoutQueries(text string, err error) string {
+	for err != nil {
+		ue, ok := errors.AsType[*url.Error](err)
+		if !ok {
+			break
+		}
+		if i := strings.IndexByte(ue.URL, '?'); i >= 0 {
+			text = strings.ReplaceAll(text, ue.URL, ue.URL[:i])
+		}
+		err = ue.Err
+	}
+	return text
 }
 
 // upstream returns the envelope of the first error in err's chain that

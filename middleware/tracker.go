@@ -63,7 +63,9 @@ func (p phase) String() string { return phaseNames[p] }
 type tracker struct {
 	cfg      *config
 	w        http.ResponseWriter
-	req      *http.Request // as the outermost Errors saw it
+	req      *http.Request // what the handlers get: the request with t in its context
+	orig     *http.Request // as the outermost Errors received it, never handed on
+	ctx      context.Context
 	id       string
 	idHeader [1]string
 	path     string // apierror.RequestPath(req)
@@ -94,7 +96,7 @@ type tracker struct {
 type trackerKey struct{}
 
 func newTracker(cfg *config, w http.ResponseWriter, r *http.Request) *tracker {
-	t := &tracker{cfg: cfg, w: w, start: cfg.now(), id: cfg.newID(), path: apierror.RequestPath(r)}
+	t := &tracker{cfg: cfg, w: w, orig: r, ctx: r.Context(), start: cfg.now(), id: cfg.newID(), path: apierror.RequestPath(r)}
 	if v := r.Header["X-Request-Id"]; len(v) > 0 {
 		t.clientID, _ = SanitizeRequestID(v[0])
 	}
@@ -167,7 +169,7 @@ func (t *tracker) headerLocked(code int) bool {
 			t.holdLocked(code)
 			return false
 		}
-		t.phase, t.status = committed, code
+		t.commitLocked(code)
 		return true
 	case answering:
 		if t.isEnvelopeLocked(code) {
@@ -187,11 +189,34 @@ func (t *tracker) headerLocked(code int) bool {
 		}
 		// A writer in between had started a success: the envelope is lost
 		// inside its body, which must not reach the client whole.
-		t.phase, t.status, t.abort = committed, code, true
+		t.commitLocked(code)
+		t.abort = true
 		return true
 	}
 	return false
 }
+
+// commitLocked records a non-error status going out, with the request's
+// id as its X-Request-Id whatever the handler set there.
+func (t *tracker) commitLocked(code int) {
+	t.phase, t.status = committed, code
+	t.idHeader[0] = t.id
+	t.w.Header()["X-Request-Id"] = t.idHeader[:]
+}
+
+// envelope is the envelope of e for this request: the renderer's, with the
+// request's id and the path the client sent, whatever a handler did to the
+// request on its way.
+func (t *tracker) envelope(e *apierror.Error) apierror.Envelope {
+	env := t.cfg.renderer.Envelope(t.req, e)
+	env.ID, env.Path = t.id, t.path
+	return env
+}
+
+// clientGone reports whether the client has gone: net/http canceled the
+// request's context because the connection closed (or the HTTP/2 stream
+// was reset).
+func (t *tracker) clientGone() bool { return t.ctx.Err() == context.Canceled }
 
 func (t *tracker) holdLocked(code int) {
 	t.phase, t.foreign, t.foreignBody = held, code, nil
