@@ -15,6 +15,9 @@ import (
 	"io"
 	"net/http"
 
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/360x/errkit/apierror"
 )
 
@@ -30,17 +33,39 @@ import (
 // apierror.BadGateway(err) and its log line names the upstream. An error
 // status whose body is not an envelope (a proxy's HTML page) is returned
 // as a response, as usual, and so is every success.
+//
+// When the request's context holds an OpenTelemetry span (otelhttp in
+// front of the service), its trace context goes along too (traceparent,
+// through Propagator), so the trace crosses services that do not use this
+// kit; a request that has its own traceparent keeps it.
 type Transport struct {
 	// Base is the transport that makes the calls; nil means
 	// http.DefaultTransport.
 	Base http.RoundTripper
+	// Propagator writes the trace context into the outgoing headers; nil
+	// means W3C Trace Context (propagation.TraceContext), which writes
+	// traceparent and tracestate.
+	Propagator propagation.TextMapPropagator
 }
 
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if id := apierror.IDFromContext(req.Context()); id != "" && req.Header.Get("X-Request-Id") == "" {
-		req = req.Clone(req.Context()) // a RoundTripper must not change the caller's request
-		req.Header.Set("X-Request-Id", id)
+	ctx := req.Context()
+	id := apierror.IDFromContext(ctx)
+	sendID := id != "" && req.Header.Get("X-Request-Id") == ""
+	sendTrace := trace.SpanContextFromContext(ctx).IsValid() && req.Header.Get("Traceparent") == ""
+	if sendID || sendTrace {
+		req = req.Clone(ctx) // a RoundTripper must not change the caller's request
+		if sendID {
+			req.Header.Set("X-Request-Id", id)
+		}
+		if sendTrace {
+			p := t.Propagator
+			if p == nil {
+				p = propagation.TraceContext{}
+			}
+			p.Inject(ctx, propagation.HeaderCarrier(req.Header))
+		}
 	}
 	base := t.Base
 	if base == nil {

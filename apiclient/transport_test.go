@@ -1,6 +1,7 @@
 package apiclient_test
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/360x/errkit/apiclient"
 	"github.com/360x/errkit/apierror"
@@ -144,4 +146,34 @@ func TestTransportBodyReadFailure(t *testing.T) {
 	var re *apierror.ResponseError
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, 502, re.StatusCode, "the status is kept")
+}
+
+// TestTraceContextGoesAlong: with a span in the context, the call carries
+// traceparent (W3C Trace Context); without one, none.
+func TestTraceContextGoesAlong(t *testing.T) {
+	got := make(chan http.Header, 2)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got <- r.Header.Clone() }))
+	defer srv.Close()
+	client := apiclient.NewClient(nil)
+
+	span := trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID:    trace.TraceID{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36},
+		SpanID:     trace.SpanID{0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7},
+		TraceFlags: trace.FlagsSampled,
+	})
+	ctx := trace.ContextWithSpanContext(apierror.WithID(context.Background(), "01a214c6-2418-7f54-a830-e1974d0ae3f0"), span)
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL, nil)
+	resp, err := client.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	h := <-got
+	assert.Equal(t, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", h.Get("Traceparent"))
+	assert.Equal(t, "01a214c6-2418-7f54-a830-e1974d0ae3f0", h.Get("X-Request-Id"))
+	assert.Empty(t, req.Header.Get("Traceparent"), "the caller's request is not changed")
+
+	req, _ = http.NewRequestWithContext(context.Background(), "GET", srv.URL, nil)
+	resp, err = client.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Empty(t, (<-got).Get("Traceparent"))
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -242,6 +243,7 @@ func (t *tracker) finish() {
 	t.mu.Unlock()
 
 	t.log(&out)
+	t.observe(&out)
 	if out.abort {
 		// The response started before the error: end it broken, so the
 		// client cannot take a truncated body for a whole one. What is
@@ -264,11 +266,12 @@ type outcome struct {
 	goPanics  []*PanicError // not part of the answer
 	abort     bool
 	abortedBy bool
+	duration  time.Duration
 }
 
 func (t *tracker) outcomeLocked() outcome {
 	o := outcome{phase: t.phase, status: t.status, bytes: t.bytes, writeErr: t.writeErr,
-		asides: t.asides, abortedBy: t.abortedBy}
+		asides: t.asides, abortedBy: t.abortedBy, duration: t.cfg.now().Sub(t.start)}
 	if t.answer != nil {
 		o.answer = *t.answer
 	}

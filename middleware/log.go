@@ -109,7 +109,7 @@ func (t *tracker) logAccess(o *outcome) {
 }
 
 func (t *tracker) accessFields(ev *zerolog.Event, o *outcome) {
-	ev.Int64("bytes", o.bytes).Dur("duration", t.cfg.now().Sub(t.start))
+	ev.Int64("bytes", o.bytes).Dur("duration", o.duration)
 	if o.phase == hijacked {
 		ev.Bool("hijacked", true)
 	}
@@ -142,6 +142,9 @@ func (t *tracker) logAside(rec *errorRecord) {
 
 func (t *tracker) requestFields(ev *zerolog.Event) *zerolog.Event {
 	ev.Str("id", t.id).Str("method", t.orig.Method).Str("path", t.path)
+	if t.traceID != "" {
+		ev.Str("trace_id", t.traceID).Str("span_id", t.spanID)
+	}
 	if t.clientID != "" {
 		ev.Str("client_request_id", t.clientID)
 	}
@@ -198,6 +201,12 @@ func withoutQueries(text string, err error) string {
 		err = ue.Err
 	}
 	return text
+}
+
+// isPanic reports whether err holds a recovered panic.
+func isPanic(err error) bool {
+	_, ok := errors.AsType[*PanicError](err)
+	return ok
 }
 
 // upstream returns the envelope of the first error in err's chain that

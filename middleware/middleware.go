@@ -32,6 +32,7 @@ type config struct {
 	newID      func() string
 	accessLog  bool
 	maxForeign int
+	observers  []func(ErrorEvent)
 	renderer   *apierror.Renderer
 	routeIndex sync.Map // chi.Routes -> *chi.Mux, see AllowedMethods
 }

@@ -9,6 +9,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/360x/errkit/apierror"
 )
 
@@ -71,6 +74,9 @@ type tracker struct {
 	path     string // apierror.RequestPath(req)
 	clientID string
 	start    time.Time
+	logger   zerolog.Logger // the request's: cfg.logger with its id, in its context
+	traceID  string         // of the OpenTelemetry span in the request's context, if any
+	spanID   string
 
 	mu       sync.Mutex
 	phase    phase
@@ -102,7 +108,15 @@ func newTracker(cfg *config, w http.ResponseWriter, r *http.Request) *tracker {
 	}
 	t.idHeader[0] = t.id
 	w.Header()["X-Request-Id"] = t.idHeader[:] // no allocation: the array is t's
-	ctx := context.WithValue(apierror.WithID(r.Context(), t.id), trackerKey{}, t)
+	lc := cfg.logger.With().Str("id", t.id)
+	if sc := trace.SpanContextFromContext(r.Context()); sc.IsValid() {
+		// otelhttp (or any OpenTelemetry instrumentation) in front: the
+		// trace beside the 360X id, on every line.
+		t.traceID, t.spanID = sc.TraceID().String(), sc.SpanID().String()
+		lc = lc.Str("trace_id", t.traceID).Str("span_id", t.spanID)
+	}
+	t.logger = lc.Logger()
+	ctx := t.logger.WithContext(context.WithValue(apierror.WithID(r.Context(), t.id), trackerKey{}, t))
 	t.req = r.WithContext(ctx)
 	if r.Body != nil && r.Body != http.NoBody {
 		t.req.Body = &body{ReadCloser: r.Body, t: t}

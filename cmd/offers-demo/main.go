@@ -19,14 +19,20 @@ import (
 	"os/signal"
 	"runtime"
 	"sort"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/360x/errkit/apiclient"
 	"github.com/360x/errkit/logsink"
+	"github.com/360x/errkit/middleware"
 )
 
 func main() {
@@ -56,6 +62,12 @@ const (
 	// SIGINT, 143 for SIGTERM.
 )
 
+// errorsByStatus counts the error responses by the status the client
+// received, for the debug endpoint; countError is the observer that does it.
+var errorsByStatus = expvar.NewMap("errors_by_status")
+
+func countError(ev middleware.ErrorEvent) { errorsByStatus.Add(strconv.Itoa(ev.Status), 1) }
+
 // logSinkStats is the log's counts for the debug endpoint.
 var logSinkStats atomic.Pointer[logsink.Writer]
 
@@ -80,6 +92,16 @@ func run(cfg *config, stdout, stderr io.Writer, signals <-chan os.Signal) error 
 	// not the process: without this, Go exits on SIGPIPE for fd 1 and 2.
 	signal.Ignore(syscall.SIGPIPE)
 
+	// OpenTelemetry: otelhttp in front of both services starts a span per
+	// request (continuing the caller's trace from traceparent); the error
+	// kit logs its trace and span ids beside the 360X id, and apiclient
+	// sends the trace on. The spans are recorded and dropped: the demo has
+	// no collector to export them to.
+	tp := sdktrace.NewTracerProvider()
+	otel.SetTracerProvider(tp)
+	otel.SetTextMapPropagator(propagation.TraceContext{})
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+
 	pricingURL := cfg.pricingURL
 	var pricing *http.Server
 	if pricingURL == "" {
@@ -98,11 +120,12 @@ func run(cfg *config, stdout, stderr io.Writer, signals <-chan os.Signal) error 
 		quoteTimeout: cfg.quoteTimeout,
 		// No client timeout: each call's limit is -quote-timeout, set on
 		// its context, whatever its value.
-		client: &http.Client{Transport: &apiclient.Transport{}},
-		now:    time.Now,
+		client:  &http.Client{Transport: &apiclient.Transport{}},
+		now:     time.Now,
+		observe: countError,
 	}
 	srv := &http.Server{
-		Handler:           a.routes(logger, cfg.rateLimit),
+		Handler:           otelhttp.NewHandler(a.routes(logger, cfg.rateLimit), "offers"),
 		ReadHeaderTimeout: cfg.readHeader,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,

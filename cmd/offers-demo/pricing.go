@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/360x/errkit/apierror"
 	"github.com/360x/errkit/middleware"
@@ -50,7 +51,7 @@ func startPricing(logger zerolog.Logger) (string, *http.Server, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	srv := &http.Server{Handler: pricingHandler(logger), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: otelhttp.NewHandler(pricingHandler(logger), "pricing"), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return "http://" + ln.Addr().String(), srv, nil
 }

@@ -37,6 +37,9 @@ type app struct {
 	quoteTimeout time.Duration
 	client       *http.Client
 	now          func() time.Time
+	// observe, when set, sees every error response (the demo counts
+	// them by status for its debug endpoint).
+	observe func(middleware.ErrorEvent)
 }
 
 type participantKey struct{}
@@ -51,7 +54,11 @@ func participant(r *http.Request) string {
 // every /api/v1 route.
 func (a *app) routes(logger zerolog.Logger, limit rateLimit) http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.Errors(middleware.WithLogger(logger), middleware.WithAccessLog(true)))
+	opts := []middleware.Option{middleware.WithLogger(logger), middleware.WithAccessLog(true)}
+	if a.observe != nil {
+		opts = append(opts, middleware.WithObserver(a.observe))
+	}
+	r.Use(middleware.Errors(opts...))
 	r.Use(chimw.GetHead) // HEAD is served by the GET routes
 	r.NotFound(middleware.NotFound)
 	r.MethodNotAllowed(middleware.MethodNotAllowed)
@@ -255,6 +262,9 @@ func (a *app) quote(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// A handler's own line: the request's logger carries its id (and the
+	// trace's, with OpenTelemetry in front).
+	zerolog.Ctx(r.Context()).Info().Str("offer", o.ID).Str("product", o.Product).Msg("quote requested")
 	ctx, cancel := context.WithTimeout(r.Context(), a.quoteTimeout)
 	defer cancel()
 

@@ -175,7 +175,6 @@ func (rd *reader) bytes() []byte {
 func TestLogSinkFaults(t *testing.T) {
 	const n, grace = 400, time.Second
 	args := []string{"-shutdown-timeout", grace.String(), "-rate-limit", "100000/1m"}
-	wantWritten := n + 3 // "listening", one line per request, "shutting down", "stopped"
 
 	healthy := startPiped(t, args...)
 	healthyLog := readAt(healthy.read, 0)
@@ -185,18 +184,34 @@ func TestLogSinkFaults(t *testing.T) {
 	gone := startPiped(t, args...)
 	require.NoError(t, gone.read.Close())
 
-	lat := errorRouteLatencies(t, n, healthy, blocked, slow, gone)
-	base := p99(lat[0])
-	for k, name := range []string{"nobody reads the pipe", "the pipe is read at 50 KB/s", "the pipe's reader is gone"} {
-		got := p99(lat[k+1])
-		t.Logf("p99 of the error route: %v with a healthy log, %v when %s", base, got, name)
-		// Within 2x of the healthy log's figure of the same run; a floor
-		// of 2 ms keeps scheduler noise on a shared 2-core machine from
-		// deciding, far below what a blocked write costs (forever) or a
-		// slow one (4 ms a line at 50 KB/s).
-		assert.LessOrEqual(t, got, 2*max(base, 2*time.Millisecond), "%s: within 2x of the healthy log's p99", name)
+	// Within 2x of the healthy log's figure of the same run; a floor of 2 ms
+	// keeps scheduler noise on a shared 2-core machine from deciding, far
+	// below what a blocked write costs (forever) or a slow one (4 ms a line
+	// at 50 KB/s). A slowdown the sink causes shows in every round; a
+	// round spoiled by another process's burst is measured again, up to
+	// three rounds.
+	names := []string{"nobody reads the pipe", "the pipe is read at 50 KB/s", "the pipe's reader is gone"}
+	var slower []string
+	rounds := 0
+	for round := 1; round <= 3; round++ {
+		rounds++
+		lat := errorRouteLatencies(t, n, healthy, blocked, slow, gone)
+		base := p99(lat[0])
+		slower = slower[:0]
+		for k, name := range names {
+			got := p99(lat[k+1])
+			t.Logf("round %d: p99 of the error route: %v with a healthy log, %v when %s", round, base, got, name)
+			if got > 2*max(base, 2*time.Millisecond) {
+				slower = append(slower, fmt.Sprintf("%s: %v against %v", name, got, base))
+			}
+		}
+		if len(slower) == 0 {
+			break
+		}
 	}
-
+	assert.Empty(t, slower, "p99 within 2x of the healthy log's in the same round")
+	// "listening", one line per request, "shutting down", "stopped".
+	wantWritten := rounds*n + 3
 	for _, tc := range []struct {
 		name    string
 		p       *piped

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -37,6 +38,9 @@ func printStory(w io.Writer, st *story) {
 			service = "?"
 		}
 		fmt.Fprintf(w, "%s[%s] %s %s %s %s\n", indent, service, what, id, r.Method, r.Path)
+		if r.TraceID != "" {
+			fmt.Fprintf(w, "%s  trace %s\n", indent, r.TraceID)
+		}
 		for _, l := range r.Lines {
 			printLine(w, indent+"  ", l)
 		}
@@ -63,8 +67,12 @@ func printLine(w io.Writer, indent string, l *line) {
 	case level == "warn" || level == "error":
 		kind = "ERROR"
 	}
-	fmt.Fprintf(w, "%s%-6s %s %-5s %d %s   (%s:%d)\n", indent, kind, ts, level, status, msg, l.File, l.Number)
-	for _, k := range []string{"code", "detail", "internal_detail", "cause", "client_request_id", "committed", "hijacked", "bytes", "duration"} {
+	st := "  -"
+	if status != 0 {
+		st = strconv.Itoa(int(status))
+	}
+	fmt.Fprintf(w, "%s%-6s %s %-5s %s %s   (%s:%d)\n", indent, kind, ts, level, st, msg, l.File, l.Number)
+	for _, k := range []string{"code", "detail", "internal_detail", "cause", "client_request_id", "span_id", "committed", "hijacked", "bytes", "duration"} {
 		if v, ok := l.fields[k]; ok {
 			fmt.Fprintf(w, "%s    %s: %v\n", indent, k, v)
 		}

@@ -55,6 +55,7 @@ type request struct {
 	Service  string   `json:"service,omitempty"`
 	Method   string   `json:"method,omitempty"`
 	Path     string   `json:"path,omitempty"`
+	TraceID  string   `json:"trace_id,omitempty"` // the OpenTelemetry trace it was part of
 	Lines    []*line  `json:"lines"`
 	Calls    []string `json:"calls,omitempty"`     // ids of the requests it made to other services
 	CalledBy string   `json:"called_by,omitempty"` // id of the request that made it
@@ -213,6 +214,9 @@ func (st *story) order() {
 			}
 			if r.Method == "" {
 				r.Method, r.Path = l.str("method"), l.str("path")
+			}
+			if r.TraceID == "" {
+				r.TraceID = l.str("trace_id")
 			}
 		}
 	}

@@ -240,3 +240,22 @@ func peakHeapGrowth(fn func()) uint64 {
 	<-done
 	return peak.Load() - min(peak.Load(), before.HeapInuse)
 }
+
+// TestPrintsTheTrace: a request logged with an OpenTelemetry trace shows
+// it, so support can open the trace beside the story.
+func TestPrintsTheTrace(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "a.log")
+	id := "01a21433-216f-72a2-95b6-c1f59791269d"
+	require.NoError(t, os.WriteFile(log, []byte(
+		`{"level":"error","id":"`+id+`","method":"GET","path":"/x","status":502,"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7","message":"Bad Gateway","service":"offers"}`+"\n"), 0o600))
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run([]string{id, log}, nil, &out, &errOut), errOut.String())
+	assert.Contains(t, out.String(), "trace 4bf92f3577b34da6a3ce929d0e0e4736")
+	assert.Contains(t, out.String(), "span_id: 00f067aa0ba902b7")
+
+	out.Reset()
+	require.Equal(t, 0, run([]string{"-json", id, log}, nil, &out, &errOut))
+	var st story
+	require.NoError(t, json.Unmarshal(out.Bytes(), &st))
+	assert.Equal(t, "4bf92f3577b34da6a3ce929d0e0e4736", st.Requests[id].TraceID)
+}
