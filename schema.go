@@ -8,15 +8,23 @@
 // helpers for services that mount it).
 package errkit
 
-import _ "embed"
+import (
+	"bytes"
+	_ "embed"
+)
 
-// EnvelopeSchema is the JSON Schema (draft 2020-12) of the 360X error
-// envelope, the file testdata/envelope.schema.json of this module.
-//
 //go:embed testdata/envelope.schema.json
-var EnvelopeSchema []byte
+var envelopeSchema []byte
 
-// OpenAPI is an OpenAPI 3.1 document, the file testdata/openapi.json of this
+//go:embed testdata/openapi.json
+var openAPI []byte
+
+// EnvelopeSchema returns the JSON Schema (draft 2020-12) of the 360X error
+// envelope, the file testdata/envelope.schema.json of this module. Each
+// call returns a copy the caller may change.
+func EnvelopeSchema() []byte { return bytes.Clone(envelopeSchema) }
+
+// OpenAPI returns an OpenAPI 3.1 document, the file testdata/openapi.json of this
 // module, whose components a service's API document references: the schema
 // ErrorEnvelope, the headers X-Request-Id, WWW-Authenticate, Allow and
 // Retry-After, and one response per status of the 360X Errors page
@@ -24,7 +32,6 @@ var EnvelopeSchema []byte
 // 404, TooManyRequests 429, GenericError 500, BadGateway 502,
 // ConnectionError 503, GatewayTimeout 504) plus MethodNotAllowed 405 and
 // PayloadTooLarge 413, each with its example. A test keeps it equal to the
-// JSON Schema and the golden files.
-//
-//go:embed testdata/openapi.json
-var OpenAPI []byte
+// JSON Schema and the golden files. Each call returns a copy the caller
+// may change.
+func OpenAPI() []byte { return bytes.Clone(openAPI) }

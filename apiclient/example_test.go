@@ -11,30 +11,28 @@ import (
 	"github.com/360x/errkit/middleware"
 )
 
-// A handler calls another 360X service and answers for its failure with a
-// 502 whose cause is the upstream's envelope.
-func ExampleTransport() {
+// A handler calls another 360X service; whatever goes wrong, one call to
+// Failure gives the contract's answer: here the pricing service's 404
+// envelope becomes this service's 502, whose cause names the upstream.
+func ExampleFailure() {
 	pricing := httptest.NewServer(middleware.Errors()(middleware.HandlerFunc(
 		func(w http.ResponseWriter, r *http.Request) error {
 			return apierror.NotFound("Product bolt has no price.")
 		})))
 	defer pricing.Close()
 
-	client := &http.Client{Transport: &apiclient.Transport{}}
+	client := apiclient.NewClient(nil)
 	quote := func(r *http.Request) error {
 		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, pricing.URL+"/prices/bolt", nil)
 		resp, err := client.Do(req)
-		if upstream, ok := errors.AsType[*apierror.Error](err); ok {
-			return apierror.BadGateway(fmt.Errorf("pricing answered %d: %w", upstream.Status, err))
+		if e := apiclient.Failure("pricing", resp, err); e != nil {
+			return e
 		}
-		if err != nil {
-			return apierror.ServiceUnavailable(err)
-		}
-		return resp.Body.Close()
+		defer resp.Body.Close()
+		return nil // decode resp.Body
 	}
 
-	err := quote(httptest.NewRequest(http.MethodGet, "/quote", nil))
-	e := apierror.From(err)
+	e := apierror.From(quote(httptest.NewRequest(http.MethodGet, "/quote", nil)))
 	upstream, _ := errors.AsType[*apierror.Error](e.Cause)
 	fmt.Println(e.Status, upstream.Status, upstream.Detail, upstream.Received.Path)
 	// Output: 502 404 Product bolt has no price. /prices/bolt

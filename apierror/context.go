@@ -4,21 +4,18 @@ import "context"
 
 type idKey struct{}
 
-// WithID returns a copy of ctx that carries id as the request's error id.
-// A [Renderer] uses it for the envelope and the X-Request-Id header of
-// errors it writes for requests with that context, and package apiclient
-// sends it on to the services it calls.
-//
-// Behind package middleware the id is set already: the middleware renders
-// with its own id whatever a handler stores here later, so that the
-// envelope, the header and the log line always agree.
+// WithID returns a copy of ctx that carries id as the id a [Renderer] puts
+// in the envelope and the X-Request-Id header of the errors it writes for
+// requests with that context, for a service that renders without package
+// middleware. Behind the middleware it changes nothing: the middleware
+// renders with its own id, so that the envelope, the header and the log
+// line always agree. To read a request's id, use middleware.ID.
 func WithID(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, idKey{}, id)
 }
 
-// IDFromContext returns the request's id stored in ctx by [WithID] (package
-// middleware stores it for every request), or "".
-func IDFromContext(ctx context.Context) string {
+// idFromContext returns the id stored in ctx by WithID, or "".
+func idFromContext(ctx context.Context) string {
 	id, _ := ctx.Value(idKey{}).(string)
 	return id
 }

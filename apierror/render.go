@@ -2,6 +2,7 @@ package apierror
 
 import (
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -27,26 +28,31 @@ type Renderer struct {
 	newID func() string
 }
 
-// Option configures a [Renderer].
+// Option configures a [Renderer]. As every option of this module's
+// packages, one given a nil function or a negative number panics when the
+// renderer is built: a bad configuration is a programming error, caught at
+// start-up rather than ignored.
 type Option func(*Renderer)
 
 // WithClock sets the clock that stamps the envelope's timestamp. The default
-// (and the meaning of nil) is time.Now.
+// is time.Now. NewRenderer panics on nil.
 func WithClock(now func() time.Time) Option {
 	return func(r *Renderer) {
-		if now != nil {
-			r.now = now
+		if now == nil {
+			panic("apierror: WithClock(nil)")
 		}
+		r.now = now
 	}
 }
 
 // WithIDGenerator sets the source of ids for requests whose context carries
-// none (see [WithID]). The default (and the meaning of nil) is [NewID].
+// none (see [WithID]). The default is [NewID]. NewRenderer panics on nil.
 func WithIDGenerator(newID func() string) Option {
 	return func(r *Renderer) {
-		if newID != nil {
-			r.newID = newID
+		if newID == nil {
+			panic("apierror: WithIDGenerator(nil)")
 		}
+		r.newID = newID
 	}
 }
 
@@ -79,7 +85,7 @@ func (r *Renderer) Envelope(req *http.Request, e *Error) Envelope {
 	}
 	status := e.StatusCode()
 	env := Envelope{
-		ID:         IDFromContext(req.Context()),
+		ID:         idFromContext(req.Context()),
 		Timestamp:  r.now(),
 		StatusCode: status,
 		Message:    e.Message,
@@ -117,8 +123,9 @@ func (r *Renderer) Write(w http.ResponseWriter, req *http.Request, e *Error) Env
 }
 
 // WriteEnvelope sends env, the envelope [Renderer.Envelope] built for e and
-// req, as the response: the status, the headers, then the envelope as
-// compact JSON and a newline; for a HEAD request, no body.
+// req, as the response: the status, the headers (with the envelope's
+// Content-Length), then the envelope as compact JSON and a newline; for a
+// HEAD request, no body.
 //
 // The renderer owns an error response's headers, whatever was set on the
 // response before and whatever e carries:
@@ -161,13 +168,15 @@ func (r *Renderer) WriteEnvelope(w http.ResponseWriter, req *http.Request, e *Er
 	h["X-Request-Id"] = own[3:4:4]
 	statusHeaders(h, env.StatusCode, r.now)
 
-	w.WriteHeader(env.StatusCode)
-	if req.Method == http.MethodHead {
-		return
-	}
 	bp := bufPool.Get().(*[]byte)
 	buf := append(env.AppendJSON((*bp)[:0]), '\n')
-	_, _ = w.Write(buf) // a failed write is the connection's fate; the caller sees it
+	// The length lets a client have the whole envelope as soon as it is
+	// flushed (a compressor in between replaces it, as it must).
+	h["Content-Length"] = []string{strconv.Itoa(len(buf))}
+	w.WriteHeader(env.StatusCode)
+	if req.Method != http.MethodHead {
+		_, _ = w.Write(buf) // a failed write is the connection's fate; the caller sees it
+	}
 	if cap(buf) <= 4096 {
 		*bp = buf
 		bufPool.Put(bp)

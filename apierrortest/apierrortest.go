@@ -393,7 +393,7 @@ func memberOrder(body []byte) ([]string, error) {
 }
 
 var compiledSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(errkit.EnvelopeSchema))
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(errkit.EnvelopeSchema()))
 	if err != nil {
 		return nil, fmt.Errorf("parsing the envelope schema: %w", err)
 	}
@@ -406,7 +406,7 @@ var compiledSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
 })
 
 // ValidateSchema reports why body is not valid against the envelope's JSON
-// Schema (errkit.EnvelopeSchema), or nil.
+// Schema (errkit.EnvelopeSchema()), or nil.
 func ValidateSchema(body []byte) error {
 	sch, err := compiledSchema()
 	if err != nil {

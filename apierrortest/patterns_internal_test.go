@@ -19,7 +19,7 @@ func TestPatternsAreTheSchemas(t *testing.T) {
 			Pattern string `json:"pattern"`
 		} `json:"properties"`
 	}
-	require.NoError(t, json.Unmarshal(errkit.EnvelopeSchema, &schema))
+	require.NoError(t, json.Unmarshal(errkit.EnvelopeSchema(), &schema))
 	assert.Equal(t, schema.Properties["timestamp"].Pattern, timestampRE.String())
 	assert.Equal(t, schema.Properties["path"].Pattern, pathRE.String())
 

@@ -242,6 +242,11 @@ func (t *tracker) finish() {
 	t.phase = done
 	t.mu.Unlock()
 
+	if out.flush {
+		// The envelope goes to the client now, whole (it has its
+		// Content-Length), before anything else is done for the request.
+		_ = http.NewResponseController(t.w).Flush()
+	}
 	t.log(&out)
 	t.observe(&out)
 	if out.abort {
@@ -267,6 +272,7 @@ type outcome struct {
 	abort     bool
 	abortedBy bool
 	duration  time.Duration
+	flush     bool // send the envelope before the lines and the observers
 }
 
 func (t *tracker) outcomeLocked() outcome {
@@ -281,12 +287,26 @@ func (t *tracker) outcomeLocked() outcome {
 		}
 	}
 	gone := o.writeErr != nil && (isConnGone(o.writeErr) || t.clientGone())
-	if gone && o.answer.err != nil {
+	switch {
+	case gone && o.answer.err != nil:
 		o.answer.clientGone = true // the client never got the envelope
+	case o.answer.err == nil && o.phase != hijacked && (gone || o.phase == open && t.clientGone()):
+		// No error answered, and the client went away: mid-response, or
+		// before anything was sent. The request's line is its 499.
+		cause := o.writeErr
+		if cause == nil {
+			cause = context.Cause(t.ctx)
+		}
+		e := apierror.New(apierror.StatusClientClosedRequest, "")
+		e.Cause = cause
+		o.answer = errorRecord{err: e, env: t.envelope(e), clientGone: true}
 	}
 	if (o.answer.err != nil && !o.answer.clientGone) || len(o.goPanics) > 0 {
 		t.errorLine = true // for a goroutine panic logged after the request
 	}
 	o.abort = t.abort && !o.answer.clientGone && !gone
+	// Not while a request body is unread: net/http would first try to read
+	// the rest of it, which a client waiting for "100 Continue" never sends.
+	o.flush = o.phase == answered && o.answer.err != nil && !o.answer.clientGone && t.bodyRead
 	return o
 }

@@ -1,7 +1,6 @@
 package middleware
 
 import (
-	"context"
 	"errors"
 	"net"
 	"net/http"
@@ -34,11 +33,6 @@ func (t *tracker) log(o *outcome) {
 		t.logClientGone(o, cause)
 	case o.answer.err != nil:
 		t.logError(o)
-	case o.writeErr != nil && (isConnGone(o.writeErr) || t.clientGone()):
-		t.logClientGone(o, o.writeErr)
-	case o.phase == open && t.clientGone():
-		// Nothing was sent, and nobody is left to send it to.
-		t.logClientGone(o, context.Cause(t.ctx))
 	case t.cfg.accessLog:
 		t.logAccess(o)
 	}
@@ -71,7 +65,12 @@ func (t *tracker) logError(o *outcome) {
 	if ev == nil {
 		return
 	}
-	t.requestFields(ev).Int("status", status)
+	t.requestFields(ev)
+	if o.phase != hijacked {
+		// After a hijack, what the client received is the handler's
+		// business: no status is claimed ("hijacked": true says why).
+		ev.Int("status", status)
+	}
 	errorFields(ev, rec)
 	if committed {
 		ev.Bool("committed", true)
@@ -237,8 +236,12 @@ func (t *tracker) goroutinePanic(p *PanicError) {
 	}
 	first := !t.errorLine
 	t.errorLine = true
+	status, bytes := t.status, t.bytes
 	t.mu.Unlock()
 	t.logGoroutinePanic(p, first)
+	if first && len(t.cfg.observers) > 0 {
+		t.notify(t.goPanicEvent(p, status, bytes, t.cfg.now().Sub(t.start)))
+	}
 }
 
 // logGoroutinePanic writes a panic that Go recovered and that did not

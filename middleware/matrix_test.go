@@ -153,8 +153,14 @@ func matrixColumns() []matrixColumn {
 				if err != nil {
 					return fmt.Errorf("pricing: %w", err)
 				}
-				_ = resp.Body.Close()
-				return fmt.Errorf("pricing: unexpected status %d", resp.StatusCode)
+				defer resp.Body.Close()
+				// The upstream's own error, read and returned wrapped: it
+				// must become this service's 502.
+				up, err := apierror.ReadResponse(resp)
+				if err != nil {
+					return fmt.Errorf("pricing: unexpected answer: %w", err)
+				}
+				return fmt.Errorf("pricing: %w", up)
 			})
 		}},
 		{name: "partial-write", status: 200, partial: true, handler: func(*matrixEnv) http.Handler {

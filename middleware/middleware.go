@@ -15,6 +15,7 @@ package middleware
 import (
 	"net/http"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -37,7 +38,10 @@ type config struct {
 	routeIndex sync.Map // chi.Routes -> *chi.Mux, see AllowedMethods
 }
 
-// Option configures [Errors].
+// Option configures [Errors]. An option given a nil function or a
+// negative number panics when Errors is called: a bad configuration is a
+// programming error, caught when the middleware is built rather than
+// ignored.
 type Option func(*config)
 
 // WithLogger sets the zerolog logger that error and access lines go to. The
@@ -46,20 +50,26 @@ type Option func(*config)
 func WithLogger(l zerolog.Logger) Option { return func(c *config) { c.logger = l } }
 
 // WithClock sets the clock for envelope timestamps and durations. The
-// default is time.Now.
+// default is time.Now. Errors panics on nil.
 func WithClock(now func() time.Time) Option {
 	return func(c *config) {
-		if now != nil {
-			c.now = now
+		if now == nil {
+			panic("middleware: WithClock(nil)")
 		}
+		c.now = now
 	}
 }
 
 // WithIDGenerator sets the source of request ids. The default is
 // apierror.NewID (UUIDv7). It is called once per request and must be safe
-// for concurrent use.
+// for concurrent use. Errors panics on nil.
 func WithIDGenerator(newID func() string) Option {
-	return func(c *config) { c.newID = newID }
+	return func(c *config) {
+		if newID == nil {
+			panic("middleware: WithIDGenerator(nil)")
+		}
+		c.newID = newID
+	}
 }
 
 // WithAccessLog turns on one info line per request ("request", with method,
@@ -68,23 +78,23 @@ func WithAccessLog(on bool) Option { return func(c *config) { c.accessLog = on }
 
 // WithForeignBodyLimit sets how many bytes of a foreign error body (one
 // written without apierror, for example by http.Error) are kept: as the
-// detail of a short 4xx, in the log for a 5xx. The default is 1 KiB.
+// detail of a short 4xx, in the log for a 5xx. The default is 1 KiB; 0
+// keeps none. Errors panics on a negative n.
 func WithForeignBodyLimit(n int) Option {
 	return func(c *config) {
-		if n >= 0 {
-			c.maxForeign = n
+		if n < 0 {
+			panic("middleware: WithForeignBodyLimit(" + strconv.Itoa(n) + ")")
 		}
+		c.maxForeign = n
 	}
 }
 
 func newConfig(opts []Option) *config {
-	c := &config{logger: zerolog.New(os.Stderr).With().Timestamp().Logger(), now: time.Now, maxForeign: 1 << 10}
+	c := &config{logger: zerolog.New(os.Stderr).With().Timestamp().Logger(), now: time.Now, newID: apierror.NewID, maxForeign: 1 << 10}
 	for _, o := range opts {
 		o(c)
 	}
-	if c.newID == nil {
-		c.newID = apierror.NewID
-	}
+
 	c.renderer = apierror.NewRenderer(apierror.WithClock(c.now), apierror.WithIDGenerator(c.newID))
 	return c
 }

@@ -77,7 +77,7 @@ func TestRequestIDOnEveryResponse(t *testing.T) {
 	s := newStack(middleware.WithAccessLog(true))
 	var seen string
 	srv := s.serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		seen = middleware.IDFromRequest(r)
+		seen = middleware.ID(r.Context())
 		_, _ = io.WriteString(w, "ok")
 	}))
 	resp, body := do(t, "GET", srv.URL+"/healthz?x=1", nil, "X-Request-Id", "client-abc-123")

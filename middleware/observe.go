@@ -21,7 +21,8 @@ type ErrorEvent struct {
 	Envelope apierror.Envelope
 	// Status is the status the client received: the envelope's, the
 	// success status already on the wire when Committed, 499 when
-	// ClientGone.
+	// ClientGone, 0 when Hijacked (what the client received is the
+	// handler's business then).
 	Status int
 	// Committed: the error came after a success status had been sent; the
 	// response was aborted.
@@ -43,11 +44,16 @@ type ErrorEvent struct {
 	Duration time.Duration
 }
 
-// WithObserver adds fn, which is called exactly once for every error
-// response, after the response has been written and its line logged:
-// metrics, alerting, an error tracker. Observers are called in the order
-// given, on the request's goroutine before the handler returns, so they
-// should be quick (count, queue; not call out).
+// WithObserver adds fn, which is called exactly once for every request
+// whose log line is an error line or a client-gone line (an error
+// response; a client that went away; a panic in a goroutine started with
+// Go that answered nothing), once the response is with the client (an
+// envelope is flushed, whole, first) and the line is logged: metrics,
+// alerting, an error tracker. Observers are called in the order given, on
+// the request's goroutine before the handler returns: the client has its
+// answer, but the connection is not reused until they return, so they
+// should be quick (count, queue; not call out). A goroutine's panic after
+// the request ended is observed when it happens.
 //
 // A panic in fn is recovered and logged on an error-level line of its own
 // ("error observer panicked", with the request's id as observed_id, so
@@ -62,12 +68,25 @@ func WithObserver(fn func(ErrorEvent)) Option {
 	}
 }
 
-// observe calls the observers with the request's error, if it had one.
+// observe calls the observers for a request whose line is an error line or
+// a client-gone line: exactly once per such request.
 func (t *tracker) observe(o *outcome) {
-	if len(t.cfg.observers) == 0 || o.answer.err == nil {
+	if len(t.cfg.observers) == 0 {
 		return
 	}
-	rec := &o.answer
+	switch {
+	case o.answer.err != nil:
+		t.notify(t.event(o, &o.answer))
+	case len(o.goPanics) > 0:
+		// A panic in a goroutine nobody answered with: the request's error
+		// line, after a response the client received whole.
+		t.notify(t.goPanicEvent(o.goPanics[0], o.status, o.bytes, o.duration))
+	}
+}
+
+// event is the ErrorEvent of rec, the error of a request that ended as o
+// says.
+func (t *tracker) event(o *outcome, rec *errorRecord) ErrorEvent {
 	ev := ErrorEvent{
 		Request:    t.req,
 		Err:        rec.err,
@@ -84,9 +103,27 @@ func (t *tracker) observe(o *outcome) {
 	switch {
 	case ev.ClientGone:
 		ev.Status = apierror.StatusClientClosedRequest
+	case ev.Hijacked:
+		ev.Status = 0
 	case ev.Committed && o.status != 0:
 		ev.Status = o.status
 	}
+	return ev
+}
+
+// goPanicEvent is the ErrorEvent of a goroutine's panic that did not
+// answer the request: the client received status (0: the default 200).
+func (t *tracker) goPanicEvent(p *PanicError, status int, bytes int64, d time.Duration) ErrorEvent {
+	if status == 0 {
+		status = http.StatusOK
+	}
+	e := apierror.Internal(p)
+	return ErrorEvent{Request: t.req, Err: e, Envelope: t.envelope(e), Status: status,
+		Committed: true, Panic: true, Bytes: bytes, Duration: d}
+}
+
+// notify calls each observer with ev.
+func (t *tracker) notify(ev ErrorEvent) {
 	for _, fn := range t.cfg.observers {
 		t.callObserver(fn, ev)
 	}
@@ -96,8 +133,13 @@ func (t *tracker) callObserver(fn func(ErrorEvent), ev ErrorEvent) {
 	defer func() {
 		if v := recover(); v != nil {
 			if l := t.cfg.logger.Error(); l != nil {
-				l.Str("observed_id", t.id).Str("cause", (&PanicError{Value: v}).Error()).
-					Bytes("stack", callerStack(2)).Msg("error observer panicked")
+				// Not under "id": the request has its one line already.
+				l.Str("observed_id", t.id).Str("method", t.orig.Method).Str("path", t.path)
+				if t.traceID != "" {
+					l.Str("trace_id", t.traceID).Str("span_id", t.spanID)
+				}
+				l.Str("cause", (&PanicError{Value: v}).Error()).Bytes("stack", callerStack(2)).
+					Msg("error observer panicked")
 			}
 		}
 	}()

@@ -1,9 +1,6 @@
 package middleware
 
-import (
-	"context"
-	"net/http"
-)
+import "context"
 
 // MaxClientRequestID is the longest incoming X-Request-Id that is logged.
 const MaxClientRequestID = 128
@@ -27,13 +24,11 @@ func SanitizeRequestID(s string) (string, bool) {
 
 // ID returns the id that [Errors] gave the request whose context is ctx, or
 // "" when the middleware is not mounted. It is the id of the envelope, of
-// the X-Request-Id response header and of every log line of the request.
+// the X-Request-Id response header and of every log line of the request,
+// and the one way to read it (in a handler: middleware.ID(r.Context())).
 func ID(ctx context.Context) string {
 	if t := trackerFrom(ctx); t != nil {
 		return t.id
 	}
 	return ""
 }
-
-// IDFromRequest is ID(r.Context()).
-func IDFromRequest(r *http.Request) string { return ID(r.Context()) }

@@ -84,6 +84,7 @@ type tracker struct {
 	bytes    int64 // body bytes passed to the client
 	writeErr error // first error writing to the client
 	readErr  error // first error reading the request body, but io.EOF
+	bodyRead bool  // the request has no body, or it was read to its end
 
 	// A foreign error response held back: its status and the start of its
 	// body.
@@ -120,6 +121,8 @@ func newTracker(cfg *config, w http.ResponseWriter, r *http.Request) *tracker {
 	t.req = r.WithContext(ctx)
 	if r.Body != nil && r.Body != http.NoBody {
 		t.req.Body = &body{ReadCloser: r.Body, t: t}
+	} else {
+		t.bodyRead = true
 	}
 	return t
 }
@@ -135,9 +138,11 @@ type body struct {
 
 func (b *body) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	if err != nil && err != io.EOF { //nolint:errorlint // io.EOF is returned unwrapped, per io.Reader
+	if err != nil {
 		b.t.mu.Lock()
-		if b.t.readErr == nil {
+		if err == io.EOF { //nolint:errorlint // io.EOF is returned unwrapped, per io.Reader
+			b.t.bodyRead = true
+		} else if b.t.readErr == nil {
 			b.t.readErr = err
 		}
 		b.t.mu.Unlock()

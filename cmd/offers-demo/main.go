@@ -140,7 +140,7 @@ func run(cfg *config, stdout, stderr io.Writer, signals <-chan os.Signal) error 
 		return fmt.Errorf("listening on %s: %w", cfg.addr, err)
 	}
 	if cfg.debugAddr != "" {
-		stopDebug, err := serveDebug(cfg.debugAddr, logger)
+		stopDebug, err := serveDebug(cfg.debugAddr, logger, stderr)
 		if err != nil {
 			_ = ln.Close()
 			return err
@@ -221,7 +221,7 @@ func printBanner(w io.Writer, cfg *config, addr string) {
 
 // serveDebug serves expvar (with goroutine count) and pprof on a loopback
 // address of its own, for load tests.
-func serveDebug(addr string, logger zerolog.Logger) (func(), error) {
+func serveDebug(addr string, logger zerolog.Logger, stderr io.Writer) (func(), error) {
 	mux := http.NewServeMux()
 	mux.Handle("/debug/vars", expvar.Handler())
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -232,6 +232,7 @@ func serveDebug(addr string, logger zerolog.Logger) (func(), error) {
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
+	fmt.Fprintf(stderr, "debug endpoints on http://%s/debug/vars\n", ln.Addr())
 	logger.Info().Str("addr", ln.Addr().String()).Msg("debug endpoints listening")
 	return func() { _ = srv.Close() }, nil
 }

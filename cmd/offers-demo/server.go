@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -19,6 +18,7 @@ import (
 	"github.com/go-chi/httprate"
 	"github.com/rs/zerolog"
 
+	"github.com/360x/errkit/apiclient"
 	"github.com/360x/errkit/apierror"
 	"github.com/360x/errkit/middleware"
 )
@@ -297,39 +297,25 @@ func (a *app) quote(w http.ResponseWriter, r *http.Request) error {
 }
 
 // call GETs url from another service through an apiclient.Transport (so
-// the request's id goes along as X-Request-Id) and decodes its JSON answer
-// into v. Its failures map to the contract: not reachable → 503, too slow
-// → 504, an error answer → 502.
+// the request's id and trace go along) and decodes its JSON answer into v;
+// apiclient.Failure maps every failure to the contract (an error answer →
+// 502, not reachable → 503, too slow → 504, canceled → the client-gone
+// rule).
 func (a *app) call(ctx context.Context, service, url string, v any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return fmt.Errorf("%s: building the request: %w", service, err)
 	}
 	resp, err := a.client.Do(req)
-	if err != nil {
-		if upstream, ok := errors.AsType[*apierror.Error](err); ok {
-			// The service answered with a 360X envelope (read by
-			// apiclient.Transport): its id, status and path go to the log.
-			return apierror.BadGateway(fmt.Errorf("%s answered %d: %w", service, upstream.Status, err))
+	if e := apiclient.Failure(service, resp, err); e != nil {
+		if e.Status == http.StatusServiceUnavailable && e.Header.Get("Retry-After") == "" {
+			return e.WithRetryAfter(30 * time.Second) // the demo's services restart within that
 		}
-		switch {
-		case errors.Is(err, context.DeadlineExceeded):
-			return apierror.GatewayTimeout(fmt.Errorf("%s did not answer within %s: %w", service, a.quoteTimeout, err))
-		case errors.Is(err, syscall.ECONNREFUSED):
-			return apierror.ServiceUnavailable(fmt.Errorf("%s is not reachable: %w", service, err)).WithRetryAfter(30 * time.Second)
-		default:
-			return apierror.ServiceUnavailable(fmt.Errorf("%s: %w", service, err))
-		}
+		return e
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode >= 400 {
-		return apierror.BadGateway(fmt.Errorf("%s answered %d without a 360X envelope", service, resp.StatusCode))
-	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(v); err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return apierror.GatewayTimeout(fmt.Errorf("%s: reading the answer: %w", service, err))
-		}
-		return apierror.BadGateway(fmt.Errorf("%s: decoding the answer: %w", service, err))
+		return apiclient.Failure(service, nil, fmt.Errorf("decoding the answer: %w", err))
 	}
 	return nil
 }

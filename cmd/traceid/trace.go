@@ -8,10 +8,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // source is one log to search: a file, or standard input spooled to a
@@ -76,28 +77,34 @@ type story struct {
 	Unreadable   []string            `json:"unreadable,omitempty"`
 }
 
-var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+// isID reports whether s is a UUID in the canonical 36-character form the
+// services log ids in.
+func isID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	_, err := uuid.Parse(s)
+	return err == nil
+}
 
 // normalizeID returns id in canonical lower-case form, or an error saying
 // what a 360X error id looks like.
 func normalizeID(id string) (string, error) {
-	id = strings.ToLower(strings.TrimSpace(id))
-	if !uuidRE.MatchString(id) {
+	u, err := uuid.Parse(strings.TrimSpace(id))
+	if err != nil {
 		return "", fmt.Errorf("%q is not a 360X error id: want a UUID such as 93aa74d5-8caf-473f-af2f-42cf806ddfdc", id)
 	}
-	return id, nil
+	return u.String(), nil
 }
 
-// issuedAt returns when a UUIDv7 was made, from its first 48 bits.
+// issuedAt returns when a UUIDv7 was made, from its time prefix.
 func issuedAt(id string) (time.Time, bool) {
-	if len(id) != 36 || id[14] != '7' {
+	u, err := uuid.Parse(id)
+	if err != nil || u.Version() != 7 {
 		return time.Time{}, false
 	}
-	ms, err := strconv.ParseInt(strings.ReplaceAll(id[:13], "-", ""), 16, 64)
-	if err != nil {
-		return time.Time{}, false
-	}
-	return time.UnixMilli(ms).UTC(), true
+	sec, nsec := u.Time().UnixTime()
+	return time.Unix(sec, nsec).UTC(), true
 }
 
 // maxLine is the longest log line read; a longer one is counted as bad.
@@ -126,7 +133,7 @@ func trace(id string, sources []source, warn io.Writer) *story {
 		}
 		var next []string
 		discover := func(other string) {
-			if other != "" && uuidRE.MatchString(other) && !known[other] {
+			if other != "" && isID(other) && !known[other] {
 				known[other] = true
 				next = append(next, other)
 			}
@@ -165,7 +172,7 @@ func trace(id string, sources []source, warn io.Writer) *story {
 					discover(up)
 					st.link(lineID, up)
 				}
-				if caller != "" && uuidRE.MatchString(caller) {
+				if caller != "" && isID(caller) {
 					discover(caller)
 					st.link(caller, lineID)
 				}

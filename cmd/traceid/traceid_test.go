@@ -63,8 +63,8 @@ func TestTwoServiceChain(t *testing.T) {
 		middleware.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 			req, _ := http.NewRequestWithContext(r.Context(), "GET", pricing.URL+"/prices/widget", nil)
 			resp, err := client.Do(req)
-			if err != nil {
-				return apierror.BadGateway(fmt.Errorf("pricing: %w", err))
+			if e := apiclient.Failure("pricing", resp, err); e != nil {
+				return e
 			}
 			resp.Body.Close()
 			return nil
