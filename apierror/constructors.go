@@ -3,6 +3,7 @@ package apierror
 import (
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -149,21 +150,20 @@ func PayloadTooLarge(limit int64) *Error {
 
 // UnsupportedMediaType returns a 415 Unsupported Media Type for a request
 // whose Content-Type header is got, naming the supported types. Only the
-// media type of got is named, never its parameters (a client may put a
-// token in one): "application/xml; key=secret" is named "application/xml".
+// media type of got is named, lower case, never its parameters (a client
+// may put a token in one): "application/xml; key=secret" is named
+// "application/xml". A header that is not a media type at all is not
+// repeated.
 func UnsupportedMediaType(got string, supported ...string) *Error {
-	mt := got
-	if i := strings.IndexByte(mt, ';'); i >= 0 {
-		mt = mt[:i]
+	var detail string
+	switch mt, _, err := mime.ParseMediaType(got); {
+	case strings.TrimSpace(got) == "":
+		detail = "The request has no Content-Type."
+	case err != nil && !errors.Is(err, mime.ErrInvalidMediaParameter):
+		detail = "The Content-Type header is not a valid media type."
+	default:
+		detail = "Content-Type " + strconv.Quote(mt) + " is not supported."
 	}
-	mt = strings.ToLower(strings.TrimSpace(mt))
-	if mt == "" {
-		mt = "none"
-	}
-	if len(mt) > 100 {
-		mt = mt[:100] + "…"
-	}
-	detail := "Content-Type " + strconv.Quote(mt) + " is not supported."
 	if len(supported) > 0 {
 		detail += " Use " + strings.Join(supported, " or ") + "."
 	}

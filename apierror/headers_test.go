@@ -265,5 +265,11 @@ func TestUnsupportedMediaTypeNamesNoParameters(t *testing.T) {
 	e := apierror.UnsupportedMediaType("Application/XML; charset=utf-8; token=s3cr3t", "application/json")
 	assert.Equal(t, `Content-Type "application/xml" is not supported. Use application/json.`, e.Detail)
 	assert.NotContains(t, e.Error(), "s3cr3t")
-	assert.Contains(t, apierror.UnsupportedMediaType("").Detail, `"none"`)
+	assert.Equal(t, "The request has no Content-Type.", apierror.UnsupportedMediaType("").Detail)
+	for _, bad := range []string{"text/plain, token=s3cr3t", "token=s3cr3t", "text/plain\ttoken=s3cr3t"} {
+		d := apierror.UnsupportedMediaType(bad).Detail
+		assert.NotContains(t, d, "s3cr3t", "%q", bad)
+		assert.Contains(t, d, "not a valid media type", "%q", bad)
+	}
+	assert.Contains(t, apierror.UnsupportedMediaType("application/json;;token=s3cr3t").Detail, `"application/json"`)
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -131,21 +132,25 @@ func TestFailingSinkIsCountedAndReportedOnce(t *testing.T) {
 	}
 }
 
-// TestBlockModeWaitsAndLosesNothing: the other side of the trade-off.
+// TestBlockModeWaitsAndLosesNothing: the other side of the trade-off: once
+// the buffer is full, a write waits for the destination.
 func TestBlockModeWaitsAndLosesNothing(t *testing.T) {
 	sink := blockingSink{release: make(chan struct{})}
-	w := logsink.New(sink, logsink.WithMode(logsink.Block))
+	w := logsink.New(sink, logsink.WithMode(logsink.Block), logsink.WithBuffer(1))
+	_, _ = w.Write(line(1))
+	time.Sleep(20 * time.Millisecond) // taken by the writing goroutine, which blocks
+	_, _ = w.Write(line(2))           // fills the buffer
 	done := make(chan struct{})
-	go func() { _, _ = w.Write(line(1)); close(done) }()
+	go func() { _, _ = w.Write(line(3)); close(done) }()
 	select {
 	case <-done:
-		t.Fatal("a Block-mode write returned while the sink was blocked")
+		t.Fatal("a Block-mode write returned while the buffer was full")
 	case <-time.After(50 * time.Millisecond):
 	}
 	close(sink.release)
 	<-done
 	require.NoError(t, w.Close(context.Background()))
-	assert.Equal(t, logsink.Stats{Written: 1, Delivered: 1}, w.Stats())
+	assert.Equal(t, logsink.Stats{Written: 3, Delivered: 3}, w.Stats())
 }
 
 func TestBadConfigurationPanics(t *testing.T) {
@@ -161,4 +166,94 @@ func TestQuietServiceLineIsNotHeldBack(t *testing.T) {
 	_, _ = w.Write(line(1))
 	assert.Eventually(t, func() bool { return len(sink.lines(t)) == 1 }, time.Second, 5*time.Millisecond)
 	require.NoError(t, w.Close(context.Background()))
+}
+
+// panickySink panics on every other line.
+type panickySink struct{ n atomic.Int64 }
+
+func (p *panickySink) Write(b []byte) (int, error) {
+	if p.n.Add(1)%2 == 0 {
+		panic("collector client bug")
+	}
+	return len(b), nil
+}
+
+// TestPanickingDestinationCostsLinesOnly: a destination that panics is a
+// failing one; the process lives on, in both modes.
+func TestPanickingDestinationCostsLinesOnly(t *testing.T) {
+	for _, mode := range []logsink.Mode{logsink.Drop, logsink.Block} {
+		var report bytes.Buffer
+		w := logsink.New(&panickySink{}, logsink.WithMode(mode), logsink.WithErrorReport(&report))
+		for i := range 100 {
+			_, _ = w.Write(line(i))
+		}
+		require.NoError(t, w.Close(context.Background()))
+		st := w.Stats()
+		assert.EqualValues(t, 50, st.Failed, "mode %v", mode)
+		assert.EqualValues(t, 50, st.Delivered)
+		assert.Contains(t, report.String(), "panicked")
+	}
+}
+
+// stallingSink takes n lines, then blocks until released.
+type stallingSink struct {
+	n       atomic.Int64
+	after   int64
+	release chan struct{}
+}
+
+func (s *stallingSink) Write(p []byte) (int, error) {
+	if s.n.Add(1) > s.after {
+		<-s.release
+	}
+	return len(p), nil
+}
+
+// TestDropsAreCountedWhileTheDestinationIsStalled: the count is right
+// during the outage, not only once the destination recovers.
+func TestDropsAreCountedWhileTheDestinationIsStalled(t *testing.T) {
+	sink := &stallingSink{after: 50, release: make(chan struct{})}
+	defer close(sink.release)
+	w := logsink.New(sink, logsink.WithBuffer(1000))
+	for i := range 20000 {
+		_, _ = w.Write(line(i))
+	}
+	time.Sleep(20 * time.Millisecond)
+	st := w.Stats()
+	assert.EqualValues(t, 20000, st.Written)
+	assert.EqualValues(t, 50, st.Delivered)
+	assert.LessOrEqual(t, st.Pending, int64(1001), "the buffer and the line being written")
+	assert.Equal(t, st.Written, st.Delivered+st.Dropped+st.Failed+st.Pending)
+	assert.GreaterOrEqual(t, st.Dropped, int64(20000-50-1001))
+}
+
+// TestCountsAreExactWithConcurrentWriters: after Close, every line is
+// delivered, dropped or failed, exactly once; nothing goes to stderr.
+func TestCountsAreExactWithConcurrentWriters(t *testing.T) {
+	sink := &slowSink{rate: 20 << 20}
+	w := logsink.New(sink, logsink.WithBuffer(64))
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			for i := range 5000 {
+				_, _ = w.Write(line(i))
+			}
+		})
+	}
+	wg.Wait()
+	require.NoError(t, w.Close(context.Background()))
+	st := w.Stats()
+	assert.EqualValues(t, 16*5000, st.Written)
+	assert.Zero(t, st.Pending)
+	assert.Equal(t, st.Written, st.Delivered+st.Dropped+st.Failed)
+	var got int64
+	for _, l := range sink.lines(t) {
+		if _, notice := l["dropped"]; !notice {
+			got++
+		}
+	}
+	assert.Equal(t, st.Delivered, got)
+
+	_, _ = w.Write(line(0))
+	assert.EqualValues(t, st.Dropped+1, w.Stats().Dropped, "a line after Close is dropped, not delivered")
 }

@@ -120,9 +120,9 @@ func (t *tracker) report(w http.ResponseWriter, rec errorRecord) {
 // 499 while the client is still there (a cancellation of the service's own
 // making) is a 500.
 func (t *tracker) classify(e *apierror.Error, panicked bool) (*apierror.Error, bool) {
-	if t.readTimeout(e) {
+	if rerr := t.readTimeout(e); rerr != nil {
 		g := apierror.New(http.StatusRequestTimeout, "The request body was not received in time.")
-		g.Cause = e
+		g.Cause = rerr
 		return g, false
 	}
 	if t.clientGoneErr(e) || (!panicked && t.clientGone()) {
@@ -160,18 +160,21 @@ func (t *tracker) clientGoneErr(err error) bool {
 	return t.clientGone() && (errors.Is(err, context.Canceled) || isConnGone(err))
 }
 
-// readTimeout reports whether err is (or wraps) a timeout reading the
-// request body: the server's read deadline passed before the client sent
-// it.
-func (t *tracker) readTimeout(err error) bool {
+// readTimeout returns the body's read error when err is (or wraps) a
+// timeout reading the request body (the server's read deadline passed
+// before the client sent it), or nil.
+func (t *tracker) readTimeout(err error) error {
 	t.mu.Lock()
 	rerr := t.readErr
 	t.mu.Unlock()
 	if rerr == nil || !errors.Is(err, rerr) {
-		return false
+		return nil
 	}
 	var ne net.Error
-	return errors.Is(rerr, os.ErrDeadlineExceeded) || (errors.As(rerr, &ne) && ne.Timeout())
+	if errors.Is(rerr, os.ErrDeadlineExceeded) || (errors.As(rerr, &ne) && ne.Timeout()) {
+		return rerr
+	}
+	return nil
 }
 
 func (t *tracker) asideLocked(rec errorRecord, why string) {

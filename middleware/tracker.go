@@ -235,7 +235,12 @@ func (t *tracker) envelope(e *apierror.Error) apierror.Envelope {
 // clientGone reports whether the client has gone: net/http canceled the
 // request's context because the connection closed (or the HTTP/2 stream
 // was reset).
-func (t *tracker) clientGone() bool { return t.ctx.Err() == context.Canceled }
+//
+// A context canceled with a cause of its own (a server that cancels its
+// BaseContext when its shutdown grace runs out) is not the client's doing.
+func (t *tracker) clientGone() bool {
+	return t.ctx.Err() == context.Canceled && context.Cause(t.ctx) == context.Canceled //nolint:errorlint // the sentinel itself, as net/http cancels
+}
 
 func (t *tracker) holdLocked(code int) {
 	t.phase, t.foreign, t.foreignBody = held, code, nil

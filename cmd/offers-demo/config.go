@@ -24,6 +24,7 @@ type config struct {
 	logLevel     zerolog.Level
 	logFormat    string
 	logFull      logsink.Mode      // what logging does when the log's destination cannot keep up
+	logBuffer    int               // lines the log's buffer holds
 	tokens       map[string]string // token -> participant
 	rateLimit    rateLimit
 	pricingURL   string // empty: start the embedded pricing service
@@ -54,6 +55,7 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 		level        = fs.String("log-level", "info", "log level: debug, info, warn, error (OFFERS_LOG_LEVEL)")
 		format       = fs.String("log-format", "json", "log format: json, or console for a terminal (OFFERS_LOG_FORMAT)")
 		logFull      = fs.String("log-full", "drop", "when the log's destination cannot keep up: drop lines (counted) or block requests (OFFERS_LOG_FULL)")
+		logBuffer    = fs.String("log-buffer", "8192", "lines the log's buffer holds, 1 or more (OFFERS_LOG_BUFFER)")
 		tokens       = fs.String("tokens", defaultTokens, "bearer tokens as token=participant,... (OFFERS_TOKENS)")
 		rate         = fs.String("rate-limit", "60/1m", "requests per window per token, as N/duration (OFFERS_RATE_LIMIT)")
 		pricing      = fs.String("pricing-url", "", "pricing service base URL; empty starts the embedded one (OFFERS_PRICING_URL)")
@@ -114,6 +116,11 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 		c.logFull = logsink.Block
 	default:
 		return nil, bad(where, v, errors.New("want drop or block"))
+	}
+
+	v, where = value("log-buffer", "OFFERS_LOG_BUFFER", *logBuffer)
+	if c.logBuffer, err = strconv.Atoi(v); err != nil || c.logBuffer < 1 {
+		return nil, bad(where, v, errors.New("want a whole number of lines, 1 or more"))
 	}
 
 	v, where = value("tokens", "OFFERS_TOKENS", *tokens)

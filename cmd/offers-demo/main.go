@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"expvar"
 	"fmt"
 	"io"
@@ -81,9 +82,10 @@ func run(cfg *config, stdout, stderr io.Writer, signals <-chan os.Signal) error 
 	// requests' path.
 	var dst io.Writer = stdout
 	if cfg.logFormat == "console" {
-		dst = zerolog.ConsoleWriter{Out: stdout, TimeFormat: "15:04:05.000"}
+		// Colours only for a person at a terminal, not in a file or a pipe.
+		dst = zerolog.ConsoleWriter{Out: stdout, TimeFormat: "15:04:05.000", NoColor: !isTerminal(stdout)}
 	}
-	sink := logsink.New(dst, logsink.WithMode(cfg.logFull), logsink.WithErrorReport(stderr))
+	sink := logsink.New(dst, logsink.WithMode(cfg.logFull), logsink.WithBuffer(cfg.logBuffer), logsink.WithErrorReport(stderr))
 	logSinkStats.Store(sink)
 	base := zerolog.New(sink).Level(cfg.logLevel).With().Timestamp().Logger()
 	logger := base.With().Str("service", "offers").Logger()
@@ -124,13 +126,22 @@ func run(cfg *config, stdout, stderr io.Writer, signals <-chan os.Signal) error 
 		now:     time.Now,
 		observe: countError,
 	}
+	// The requests' contexts descend from baseCtx: when the grace runs out,
+	// it is canceled with errShutdown before the connections close, so
+	// the requests cut off are the server's doing, not their clients'.
+	baseCtx, cancelBase := context.WithCancelCause(context.Background())
+	defer cancelBase(nil)
 	srv := &http.Server{
 		Handler:           otelhttp.NewHandler(a.routes(logger, cfg.rateLimit), "offers"),
+		BaseContext:       func(net.Listener) context.Context { return baseCtx },
 		ReadHeaderTimeout: cfg.readHeader,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       60 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		// Each limit follows from the flags, so that no flag is cut short
+		// by a limit of its own: a body gets 15 s after the headers' time,
+		// an answer 30 s after the quote's.
+		ReadTimeout:    cfg.readHeader + 15*time.Second,
+		WriteTimeout:   cfg.quoteTimeout + 30*time.Second,
+		IdleTimeout:    60 * time.Second,
+		MaxHeaderBytes: 64 << 10,
 	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
@@ -166,31 +177,28 @@ func run(cfg *config, stdout, stderr io.Writer, signals <-chan os.Signal) error 
 		os.Exit(128 + int(s.(syscall.Signal)))
 	}()
 
-	// One deadline for everything: the grace, then Close.
+	// One deadline for everything: the grace, then Close. The shutdown
+	// runs on its own, so that nothing it waits for (a log destination
+	// that blocks, in Block mode) can hold the exit past the deadline.
 	deadline := time.Now().Add(cfg.shutdown)
-	logger.Info().Str("signal", sig.String()).Dur("grace", cfg.shutdown).Msg("shutting down")
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
-	defer cancel()
-	servers := []*http.Server{srv}
-	if pricing != nil {
-		servers = append(servers, pricing) // after srv: its requests may call pricing
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		shutdown(srv, pricing, deadline, cancelBase, logger, sig)
+		<-errc // http.ErrServerClosed
+		logger.Info().Msg("stopped")
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(time.Until(deadline) + 250*time.Millisecond):
+		fmt.Fprintln(stderr, "offers-demo: the shutdown did not finish within the grace; exiting")
 	}
-	for _, s := range servers {
-		if err := s.Shutdown(ctx); err != nil {
-			// The grace ran out: the requests still in flight are cut off.
-			// That is the shutdown working as configured, not a failure.
-			_ = s.Close()
-			logger.Warn().Err(err).Msg("grace ran out; open connections closed")
-		}
-	}
-	<-errc // http.ErrServerClosed
-	logger.Info().Msg("stopped")
 
 	// The lines still buffered get what is left of the grace, and at
-	// least half a second; a log destination that does not take them
-	// cannot hold the exit up longer.
+	// least a quarter of a second; a log destination that does not take
+	// them cannot hold the exit up longer.
 	flushBy := deadline
-	if least := time.Now().Add(500 * time.Millisecond); flushBy.Before(least) {
+	if least := time.Now().Add(250 * time.Millisecond); flushBy.Before(least) {
 		flushBy = least
 	}
 	flushCtx, cancelFlush := context.WithDeadline(context.Background(), flushBy)
@@ -200,6 +208,41 @@ func run(cfg *config, stdout, stderr io.Writer, signals <-chan os.Signal) error 
 	fmt.Fprintf(stderr, "offers-demo: log lines: %d written, %d delivered, %d lost (%d dropped, %d refused by the destination, %d not flushed)\n",
 		st.Written, st.Delivered, st.Written-st.Delivered, st.Dropped, st.Failed, st.Written-st.Delivered-st.Lost())
 	return nil
+}
+
+// errShutdown is the cause of the requests' contexts when the grace ran out.
+var errShutdown = errors.New("the server shut down: the grace ran out")
+
+// shutdown stops srv, then pricing (srv's requests may call it), within
+// deadline: the grace for requests in flight, then their contexts are
+// canceled with errShutdown and the connections closed.
+func shutdown(srv, pricing *http.Server, deadline time.Time, cancelBase context.CancelCauseFunc, logger zerolog.Logger, sig os.Signal) {
+	logger.Info().Str("signal", sig.String()).Dur("grace", time.Until(deadline).Round(time.Millisecond)).Msg("shutting down")
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	servers := []*http.Server{srv}
+	if pricing != nil {
+		servers = append(servers, pricing)
+	}
+	for _, s := range servers {
+		if err := s.Shutdown(ctx); err != nil {
+			// The grace ran out: the requests still in flight are cut off.
+			// That is the shutdown working as configured, not a failure.
+			cancelBase(errShutdown)
+			_ = s.Close()
+			logger.Warn().Err(err).Msg("grace ran out; open connections closed")
+		}
+	}
+}
+
+// isTerminal reports whether w is a terminal (a character device).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // printBanner tells a person at a terminal how to use the demo. The tokens

@@ -10,8 +10,10 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 	chimw "github.com/go-chi/chi/v5/middleware"
@@ -119,8 +121,29 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	return json.NewEncoder(w).Encode(v)
 }
 
+// pageSize is the most offers one GET of the list returns: a page stays
+// under about 25 KB, so a client that reads slowly holds little memory.
+const pageSize = 100
+
+// listOffers returns a page of offers in id order: ?after=ID continues
+// after that id, ?limit=N (1 to 100, default 100) sets the page's size, and
+// a Link header with rel="next" points to the next page when there is one.
 func (a *app) listOffers(w http.ResponseWriter, r *http.Request) error {
-	return writeJSON(w, http.StatusOK, a.store.list())
+	q := r.URL.Query()
+	limit := pageSize
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > pageSize {
+			return apierror.Validation("Query parameter limit must be a whole number from 1 to " + strconv.Itoa(pageSize) + ".")
+		}
+		limit = n
+	}
+	page, more := a.store.list(q.Get("after"), limit)
+	if more {
+		next := url.Values{"after": {page[len(page)-1].ID}, "limit": {strconv.Itoa(limit)}}
+		w.Header().Set("Link", "</api/v1/participant/offers?"+next.Encode()+`>; rel="next"`)
+	}
+	return writeJSON(w, http.StatusOK, page)
 }
 
 func (a *app) getOffer(w http.ResponseWriter, r *http.Request) error {
@@ -171,7 +194,7 @@ func (a *app) createOffer(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case in.Product == nil:
 		bad = append(bad, apierror.Attr("product", "is required"))
-	case strings.TrimSpace(*in.Product) == "" || len(*in.Product) > 100:
+	case strings.TrimSpace(*in.Product) == "" || utf8.RuneCountInString(*in.Product) > 100:
 		bad = append(bad, apierror.Attr("product", "must be 1 to 100 characters"))
 	}
 	switch {

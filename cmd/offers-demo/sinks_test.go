@@ -276,6 +276,37 @@ func TestShutdown(t *testing.T) {
 		assert.LessOrEqual(t, took, 1500*time.Millisecond, "the grace is a hard limit")
 		assert.Error(t, <-inFlight, "the request still in flight was cut off")
 	})
+	t.Run("a request cut off by the shutdown is not the client's doing", func(t *testing.T) {
+		p := startPiped(t, "-shutdown-timeout", "500ms", "-quote-timeout", "5s")
+		log := readAt(p.read, 0)
+		quote(p)
+		err, _ := p.stop(t)
+		require.NoError(t, err)
+		for _, l := range logLines(t, string(log.bytes())) {
+			if l["path"] == "/api/v1/participant/offers/1004/quote" && l["message"] != "quote requested" {
+				assert.NotEqual(t, true, l["client_gone"], "%v", l)
+				assert.Equal(t, "error", l["level"], "%v", l)
+			}
+		}
+	})
+	t.Run("a blocked log in Block mode cannot hold up the exit", func(t *testing.T) {
+		p := startPiped(t, "-shutdown-timeout", "1s", "-log-full", "block", "-log-buffer", "16", "-rate-limit", "100000/1m")
+		// Nobody reads the pipe: once it (64 KiB, about 300 lines) and the
+		// buffer (16 lines) are full, every request that logs waits in its
+		// handler, after its answer. Fill them, and then some.
+		client := &http.Client{Timeout: 200 * time.Millisecond}
+		for i := 0; i < 600; i++ {
+			resp, err := client.Get(p.base + "/api/v1/participant/offers/9")
+			if err != nil {
+				break // a request is waiting for the log: it is full
+			}
+			resp.Body.Close()
+		}
+		err, took := p.stop(t)
+		require.NoError(t, err, "exit 0; stderr: %s", p.stderr.String())
+		assert.LessOrEqual(t, took, 2*time.Second, "the grace plus 1 s")
+		assert.Contains(t, p.stderr.String(), "did not finish within the grace")
+	})
 	t.Run("the request finishes within the grace", func(t *testing.T) {
 		p := startPiped(t, "-shutdown-timeout", "5s", "-quote-timeout", "5s")
 		readAt(p.read, 0)

@@ -70,15 +70,22 @@ func (s *store) get(id string) (offer, bool) {
 	return o, ok
 }
 
-func (s *store) list() []offer {
+// list returns up to limit offers in id order, from the first id after
+// after ("" for the start), and whether more follow.
+func (s *store) list(after string, limit int) ([]offer, bool) {
 	s.mu.RLock()
-	defer s.mu.RUnlock()
 	out := make([]offer, 0, len(s.offers))
 	for _, o := range s.offers {
-		out = append(out, o)
+		if after == "" || compareIDs(o.ID, after) > 0 {
+			out = append(out, o)
+		}
 	}
+	s.mu.RUnlock()
 	slices.SortFunc(out, func(a, b offer) int { return compareIDs(a.ID, b.ID) })
-	return out
+	if len(out) > limit {
+		return out[:limit], true
+	}
+	return out, false
 }
 
 func compareIDs(a, b string) int {
