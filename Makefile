@@ -11,7 +11,7 @@ LOADTIME      ?= 10s
 LOADTIME_RECONCILE ?= 30s
 LOADRATE      ?= 240
 # package:FuzzTarget pairs that `make fuzz` runs, each for FUZZTIME.
-FUZZ_TARGETS  := apierror:FuzzAppendJSON apierror:FuzzRenderer apierror:FuzzParseEnvelope apierror:FuzzReadResponse middleware:FuzzSanitizeRequestID
+FUZZ_TARGETS  := jsonbody:FuzzDecode apierror:FuzzAppendJSON apierror:FuzzRenderer apierror:FuzzParseEnvelope apierror:FuzzReadResponse middleware:FuzzSanitizeRequestID
 
 .PHONY: help run test lint fuzz bench loadtest
 

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -256,4 +257,13 @@ func TestCountsAreExactWithConcurrentWriters(t *testing.T) {
 
 	_, _ = w.Write(line(0))
 	assert.EqualValues(t, st.Dropped+1, w.Stats().Dropped, "a line after Close is dropped, not delivered")
+}
+
+func TestTimestamp(t *testing.T) {
+	var buf bytes.Buffer
+	at := time.Date(2026, 11, 25, 9, 30, 0, 123456789, time.FixedZone("CET", 3600))
+	logger := zerolog.New(&buf).Hook(logsink.Timestamp(func() time.Time { return at }))
+	logger.Info().Msg("hello")
+	assert.JSONEq(t, `{"level":"info","time":"2026-11-25T08:30:00.123Z","message":"hello"}`, buf.String())
+	assert.Equal(t, time.RFC3339, zerolog.TimeFieldFormat, "zerolog's global is untouched")
 }

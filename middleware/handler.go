@@ -23,3 +23,13 @@ func (f HandlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	WriteError(w, r, err)
 }
+
+// Handle adapts a handler that returns its error to the http.HandlerFunc
+// that chi's r.Get, r.Post and the other method helpers take:
+//
+//	r.Get("/offers/{id}", middleware.Handle(getOffer))
+//
+// It is HandlerFunc(fn).ServeHTTP.
+func Handle(fn func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
+	return HandlerFunc(fn).ServeHTTP
+}

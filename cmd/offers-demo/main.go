@@ -37,10 +37,6 @@ import (
 )
 
 func main() {
-	// Millisecond timestamps in UTC, like the envelope's, so support can
-	// line a log line up with what a client received.
-	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00"
-	zerolog.TimestampFunc = func() time.Time { return time.Now().UTC() }
 	cfg, err := parseConfig(os.Args[1:], os.Getenv)
 	if err != nil {
 		exitOnConfigError(err)
@@ -87,7 +83,10 @@ func run(cfg *config, stdout, stderr io.Writer, signals <-chan os.Signal) error 
 	}
 	sink := logsink.New(dst, logsink.WithMode(cfg.logFull), logsink.WithBuffer(cfg.logBuffer), logsink.WithErrorReport(stderr))
 	logSinkStats.Store(sink)
-	base := zerolog.New(sink).Level(cfg.logLevel).With().Timestamp().Logger()
+	// Millisecond timestamps in UTC, like the envelope's, so support can
+	// line a log line up with what a client received; a hook, not
+	// zerolog's process-wide TimeFieldFormat.
+	base := zerolog.New(sink).Level(cfg.logLevel).Hook(logsink.Timestamp(nil))
 	logger := base.With().Str("service", "offers").Logger()
 
 	// A closed stdout (a log collector that died) must cost log lines,

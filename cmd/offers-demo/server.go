@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -22,6 +20,7 @@ import (
 
 	"github.com/360x/errkit/apiclient"
 	"github.com/360x/errkit/apierror"
+	"github.com/360x/errkit/jsonbody"
 	"github.com/360x/errkit/middleware"
 )
 
@@ -76,11 +75,11 @@ func (a *app) routes(logger zerolog.Logger, limit rateLimit) http.Handler {
 			return bearerToken(r), nil // per token; authenticate has admitted it
 		}))
 		r.Route("/participant/offers", func(r chi.Router) {
-			r.Method(http.MethodGet, "/", middleware.HandlerFunc(a.listOffers))
-			r.Method(http.MethodPost, "/", middleware.HandlerFunc(a.createOffer))
-			r.Method(http.MethodGet, "/{id}", middleware.HandlerFunc(a.getOffer))
-			r.Method(http.MethodDelete, "/{id}", middleware.HandlerFunc(a.deleteOffer))
-			r.Method(http.MethodGet, "/{id}/quote", middleware.HandlerFunc(a.quote))
+			r.Get("/", middleware.Handle(a.listOffers))
+			r.Post("/", middleware.Handle(a.createOffer))
+			r.Get("/{id}", middleware.Handle(a.getOffer))
+			r.Delete("/{id}", middleware.Handle(a.deleteOffer))
+			r.Get("/{id}/quote", middleware.Handle(a.quote))
 		})
 		// A route that panics, to show what a crash looks like.
 		r.Get("/debug/panic", func(w http.ResponseWriter, r *http.Request) {
@@ -176,106 +175,47 @@ func (a *app) deleteOffer(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// offerInput is the body of POST /participant/offers. Pointers tell a
-// missing attribute from a zero one.
+// offerInput is the body of POST /participant/offers: jsonbody checks the
+// types and the required attributes, Validate the domain rules.
 type offerInput struct {
-	Product  *string  `json:"product"`
-	Price    *float64 `json:"price"`
-	Currency *string  `json:"currency"`
-	Quantity *int     `json:"quantity"`
+	Product  string  `json:"product,required"`
+	Price    float64 `json:"price,required"`
+	Currency string  `json:"currency,required"`
+	Quantity int     `json:"quantity,required"`
+}
+
+// Validate names every attribute that breaks a rule of the offers API.
+func (in offerInput) Validate() []apierror.Attribute {
+	var bad []apierror.Attribute
+	if strings.TrimSpace(in.Product) == "" || utf8.RuneCountInString(in.Product) > 100 {
+		bad = append(bad, apierror.Attr("product", "must be 1 to 100 characters"))
+	}
+	if in.Price <= 0 {
+		bad = append(bad, apierror.Attr("price", "must be greater than 0"))
+	}
+	if !slices.Contains(currencies, in.Currency) {
+		bad = append(bad, apierror.Attr("currency", "must be one of "+strings.Join(currencies, ", ")))
+	}
+	if in.Quantity < 1 {
+		bad = append(bad, apierror.Attr("quantity", "must be at least 1"))
+	}
+	return bad
 }
 
 func (a *app) createOffer(w http.ResponseWriter, r *http.Request) error {
-	in, err := decodeJSON[offerInput](w, r)
-	if err != nil {
+	var in offerInput
+	if err := jsonbody.Decode(w, r, &in, jsonbody.WithLimit(maxBody)); err != nil {
 		return err
 	}
-	var bad []apierror.Attribute
-	switch {
-	case in.Product == nil:
-		bad = append(bad, apierror.Attr("product", "is required"))
-	case strings.TrimSpace(*in.Product) == "" || utf8.RuneCountInString(*in.Product) > 100:
-		bad = append(bad, apierror.Attr("product", "must be 1 to 100 characters"))
-	}
-	switch {
-	case in.Price == nil:
-		bad = append(bad, apierror.Attr("price", "is required"))
-	case *in.Price <= 0:
-		bad = append(bad, apierror.Attr("price", "must be greater than 0"))
-	}
-	switch {
-	case in.Currency == nil:
-		bad = append(bad, apierror.Attr("currency", "is required"))
-	case !slices.Contains(currencies, *in.Currency):
-		bad = append(bad, apierror.Attr("currency", "must be one of "+strings.Join(currencies, ", ")))
-	}
-	switch {
-	case in.Quantity == nil:
-		bad = append(bad, apierror.Attr("quantity", "is required"))
-	case *in.Quantity < 1:
-		bad = append(bad, apierror.Attr("quantity", "must be at least 1"))
-	}
-	if len(bad) > 0 {
-		return apierror.InvalidModel(bad...)
-	}
 	o, err := a.store.add(offer{
-		Participant: participant(r), Product: *in.Product, Price: *in.Price,
-		Currency: *in.Currency, Quantity: *in.Quantity, CreatedAt: a.now().UTC(),
+		Participant: participant(r), Product: in.Product, Price: in.Price,
+		Currency: in.Currency, Quantity: in.Quantity, CreatedAt: a.now().UTC(),
 	})
 	if err != nil {
 		return apierror.New(http.StatusInsufficientStorage, "").WithCause(err)
 	}
 	w.Header().Set("Location", "/api/v1/participant/offers/"+o.ID)
 	return writeJSON(w, http.StatusCreated, o)
-}
-
-// decodeJSON reads a JSON body of at most maxBody bytes into a T: a wrong
-// content type is a 415, a body too large a 413, a body that is not JSON a
-// validation_error, a member of the wrong type an invalid_model.
-func decodeJSON[T any](w http.ResponseWriter, r *http.Request) (T, error) {
-	var v T
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/json" {
-		return v, apierror.UnsupportedMediaType(r.Header.Get("Content-Type"), "application/json")
-	}
-	if r.ContentLength > maxBody {
-		// Answered before reading: a client that sent Expect:
-		// 100-continue gets no 100 and need not send the body at all.
-		return v, apierror.PayloadTooLarge(maxBody)
-	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-	if err := dec.Decode(&v); err != nil {
-		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
-			if te.Field == "" {
-				return v, apierror.Validation("The body must be a JSON object.").WithCause(err)
-			}
-			return v, apierror.InvalidModel(apierror.Attr(te.Field, "must be a "+jsonKind(te.Type.Kind().String())))
-		}
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return v, err // apierror.From makes it a 413
-		}
-		if errors.Is(err, io.EOF) {
-			return v, apierror.Validation("The body is empty; a JSON object is required.")
-		}
-		return v, apierror.Validation("The body is not valid JSON: " + strings.TrimPrefix(err.Error(), "json: ") + ".").WithCause(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return v, err
-		}
-		return v, apierror.Validation("The body must hold exactly one JSON object.")
-	}
-	return v, nil
-}
-
-func jsonKind(k string) string {
-	switch k {
-	case "float64", "int":
-		return "number"
-	case "string":
-		return "string"
-	}
-	return k
 }
 
 // quote asks the pricing service for the offer's product and, when another

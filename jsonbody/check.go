@@ -1,0 +1,284 @@
+package jsonbody
+
+import (
+	"bytes"
+	"encoding"
+	"encoding/json"
+	"math"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/360x/errkit/apierror"
+)
+
+var (
+	unmarshalerType     = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+	timeType            = reflect.TypeFor[time.Time]()
+)
+
+// check appends to attrs every way raw, the JSON at path, does not fit t.
+// required says that null is not allowed.
+func check(attrs *[]apierror.Attribute, path string, raw json.RawMessage, t reflect.Type, required bool, o options) {
+	raw = bytes.TrimSpace(raw)
+	if string(raw) == "null" {
+		if required {
+			add(attrs, path, "is required")
+		}
+		return
+	}
+	t = deref(t)
+	bad := func(reason string) { add(attrs, path, reason) }
+	switch {
+	case t == timeType:
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			bad("must be a date-time (RFC 3339) string")
+		} else if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
+			bad("must be a date-time (RFC 3339), such as 2026-11-25T09:30:00Z")
+		}
+		return
+	case reflect.PointerTo(t).Implements(unmarshalerType):
+		if json.Unmarshal(raw, reflect.New(t).Interface()) != nil {
+			bad("is not a valid value")
+		}
+		return
+	case reflect.PointerTo(t).Implements(textUnmarshalerType) && t.Kind() != reflect.String:
+		var s string
+		if json.Unmarshal(raw, &s) != nil || reflect.New(t).Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)) != nil {
+			bad("is not a valid value")
+		}
+		return
+	}
+	c := raw[0]
+	switch t.Kind() {
+	case reflect.Interface:
+		// Anything goes.
+	case reflect.String:
+		if c != '"' {
+			bad("must be a string")
+		}
+	case reflect.Bool:
+		if c != 't' && c != 'f' {
+			bad("must be true or false")
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		if !isNumber(c) {
+			bad("must be an integer")
+		} else if !isInteger(raw) {
+			bad("must be an integer, without a fraction or an exponent")
+		} else if _, err := strconv.ParseInt(string(raw), 10, t.Bits()); err != nil {
+			bad("must be an integer from " + strconv.FormatInt(minInt(t.Bits()), 10) + " to " + strconv.FormatInt(maxInt(t.Bits()), 10))
+		}
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		if !isNumber(c) {
+			bad("must be an integer")
+		} else if !isInteger(raw) {
+			bad("must be an integer, without a fraction or an exponent")
+		} else if _, err := strconv.ParseUint(string(raw), 10, t.Bits()); err != nil {
+			bad("must be an integer from 0 to " + strconv.FormatUint(maxUint(t.Bits()), 10))
+		}
+	case reflect.Float32, reflect.Float64:
+		if !isNumber(c) {
+			bad("must be a number")
+		} else if f, err := strconv.ParseFloat(string(raw), t.Bits()); err != nil || math.IsInf(f, 0) {
+			bad("must be a number within range")
+		}
+	case reflect.Slice, reflect.Array:
+		if t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8 {
+			if c != '"' {
+				bad("must be a base64 string")
+			} else if json.Unmarshal(raw, new([]byte)) != nil {
+				bad("must be valid base64")
+			}
+			return
+		}
+		if c != '[' {
+			bad("must be an array")
+			return
+		}
+		var items []json.RawMessage
+		if json.Unmarshal(raw, &items) != nil {
+			bad("must be an array")
+			return
+		}
+		if t.Kind() == reflect.Array && len(items) > t.Len() {
+			bad("must have at most " + strconv.Itoa(t.Len()) + " items")
+		}
+		for i, item := range items {
+			check(attrs, path+"["+strconv.Itoa(i)+"]", item, t.Elem(), false, o)
+		}
+	case reflect.Map:
+		if c != '{' {
+			bad("must be an object")
+			return
+		}
+		if k := t.Key().Kind(); k != reflect.String && !reflect.PointerTo(t.Key()).Implements(textUnmarshalerType) {
+			// Integer keys and the like: leave them to encoding/json.
+			return
+		}
+		members, ok := objectMembers(raw)
+		if !ok {
+			bad("must be an object")
+			return
+		}
+		for _, m := range members {
+			check(attrs, join(path, m.name), m.value, t.Elem(), false, o)
+		}
+	case reflect.Struct:
+		if c != '{' {
+			bad("must be an object")
+			return
+		}
+		members, ok := objectMembers(raw)
+		if !ok {
+			bad("must be an object")
+			return
+		}
+		checkStruct(attrs, path, members, t, o)
+	default:
+		// Channels, functions, complex numbers: encoding/json refuses them
+		// itself.
+	}
+}
+
+// field is a struct field as encoding/json sees it.
+type field struct {
+	name     string
+	typ      reflect.Type
+	required bool
+}
+
+// fields returns t's JSON fields in declaration order, the fields of
+// embedded structs in place.
+func fields(t reflect.Type) []field {
+	var out []field
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" && deref(f.Type).Kind() == reflect.Struct {
+			out = append(out, fields(deref(f.Type))...)
+			continue
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out = append(out, field{name: name, typ: f.Type, required: hasOption(opts, "required")})
+	}
+	return out
+}
+
+func hasOption(opts, want string) bool {
+	for opts != "" {
+		var o string
+		o, opts, _ = strings.Cut(opts, ",")
+		if o == want {
+			return true
+		}
+	}
+	return false
+}
+
+// checkStruct checks an object's members against the struct type t.
+func checkStruct(attrs *[]apierror.Attribute, path string, members []member, t reflect.Type, o options) {
+	fs := fields(t)
+	seen := make([]bool, len(fs))
+	for _, m := range members {
+		i := matchField(fs, m.name)
+		if i < 0 {
+			if o.disallowUnknow {
+				add(attrs, join(path, m.name), "is not a known attribute")
+			}
+			continue
+		}
+		seen[i] = true
+		check(attrs, join(path, fs[i].name), m.value, fs[i].typ, fs[i].required, o)
+	}
+	for i, f := range fs {
+		if f.required && !seen[i] {
+			add(attrs, join(path, f.name), "is required")
+		}
+	}
+}
+
+// matchField finds the field for a member name as encoding/json does: an
+// exact match first, then one that differs in case only.
+func matchField(fs []field, name string) int {
+	for i, f := range fs {
+		if f.name == name {
+			return i
+		}
+	}
+	for i, f := range fs {
+		if strings.EqualFold(f.name, name) {
+			return i
+		}
+	}
+	return -1
+}
+
+// member is one member of a JSON object.
+type member struct {
+	name  string
+	value json.RawMessage
+}
+
+// objectMembers returns raw's members in order (a repeated name once per
+// appearance, as encoding/json lets the last one win).
+func objectMembers(raw json.RawMessage) ([]member, bool) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, false
+	}
+	var out []member
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, false
+		}
+		name, _ := tok.(string)
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return nil, false
+		}
+		out = append(out, member{name: name, value: value})
+	}
+	return out, true
+}
+
+// join is the JSON path of member name inside path.
+func join(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}
+
+func add(attrs *[]apierror.Attribute, path, reason string) {
+	if path == "" {
+		path = "body"
+	}
+	*attrs = append(*attrs, apierror.Attr(path, reason))
+}
+
+func isNumber(c byte) bool { return c == '-' || (c >= '0' && c <= '9') }
+
+// isInteger reports whether the number literal raw has no fraction and no
+// exponent.
+func isInteger(raw []byte) bool { return !bytes.ContainsAny(raw, ".eE") }
+
+func minInt(bits int) int64 { return -1 << (bits - 1) }
+
+func maxInt(bits int) int64 { return 1<<(bits-1) - 1 }
+
+func maxUint(bits int) uint64 { return 1<<bits - 1 }

@@ -1,0 +1,163 @@
+package jsonbody_test
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/360x/errkit/apierror"
+	"github.com/360x/errkit/jsonbody"
+)
+
+type item struct {
+	SKU   string  `json:"sku,required"`
+	Price float64 `json:"price,required"`
+}
+
+type order struct {
+	Product  string            `json:"product,required"`
+	Quantity int               `json:"quantity,required"`
+	Price    float64           `json:"price"`
+	Currency string            `json:"currency"`
+	Items    []item            `json:"items"`
+	Tags     map[string]string `json:"tags"`
+	Express  *bool             `json:"express"`
+}
+
+// Validate is the model's domain rule.
+func (o order) Validate() []apierror.Attribute {
+	if o.Quantity < 1 {
+		return []apierror.Attribute{apierror.Attr("quantity", "must be at least 1")}
+	}
+	return nil
+}
+
+func request(contentType, body string) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, "/orders", strings.NewReader(body))
+	if contentType != "" {
+		r.Header.Set("Content-Type", contentType)
+	}
+	return r
+}
+
+func TestDecode(t *testing.T) {
+	const json = "application/json"
+	tests := []struct {
+		name        string
+		contentType string
+		body        string
+		opts        []jsonbody.Option
+		status      int
+		code        apierror.Code
+		detail      string               // contained in the error's detail
+		attrs       []apierror.Attribute // exactly, for invalid_model
+	}{
+		{name: "valid", contentType: json, body: `{"product":"bolt","quantity":3,"items":[{"sku":"a","price":1.5}]}`},
+		{name: "+json", contentType: "application/vnd.360x+json; charset=utf-8", body: `{"product":"bolt","quantity":3}`},
+		{name: "no content type", body: `{}`, status: 415, detail: "has no Content-Type"},
+		{name: "XML, parameters not named", contentType: "application/xml; token=s3cr3t", body: `<a/>`, status: 415, detail: `"application/xml"`},
+		{name: "empty", contentType: json, body: " \n", status: 400, code: apierror.CodeValidation, detail: "empty"},
+		{name: "syntax, with the position", contentType: json, body: "{\n  \"product\": \"bolt\",\n  \"quantity\": x\n}", status: 400, code: apierror.CodeValidation, detail: "at line 3, column 15"},
+		{name: "truncated", contentType: json, body: `{"product":"bo`, status: 400, code: apierror.CodeValidation, detail: "ends early"},
+		{name: "two values", contentType: json, body: `{"product":"bolt","quantity":1} {}`, status: 400, code: apierror.CodeValidation, detail: "exactly one JSON value"},
+		{name: "not an object", contentType: json, body: `[1,2]`, status: 400, code: apierror.CodeValidation, detail: "must be a JSON object"},
+		{name: "every bad attribute, not the first", contentType: json, body: `{"product":1,"price":"x","currency":2,"quantity":1}`, status: 400, code: apierror.CodeInvalidModel,
+			attrs: []apierror.Attribute{{Path: "product", Reason: "must be a string"}, {Path: "price", Reason: "must be a number"}, {Path: "currency", Reason: "must be a string"}}},
+		{name: "a fraction for an integer", contentType: json, body: `{"product":"bolt","quantity":1.5}`, status: 400, code: apierror.CodeInvalidModel,
+			attrs: []apierror.Attribute{{Path: "quantity", Reason: "must be an integer, without a fraction or an exponent"}}},
+		{name: "out of range", contentType: json, body: `{"product":"bolt","quantity":99999999999999999999}`, status: 400, code: apierror.CodeInvalidModel,
+			attrs: []apierror.Attribute{{Path: "quantity", Reason: "must be an integer from -9223372036854775808 to 9223372036854775807"}}},
+		{name: "required: missing and null", contentType: json, body: `{"product":null}`, status: 400, code: apierror.CodeInvalidModel,
+			attrs: []apierror.Attribute{{Path: "product", Reason: "is required"}, {Path: "quantity", Reason: "is required"}}},
+		{name: "nested paths", contentType: json, body: `{"product":"bolt","quantity":2,"items":[{"sku":"a","price":1},{"price":"2"}],"tags":{"x":3},"express":"yes"}`, status: 400, code: apierror.CodeInvalidModel,
+			attrs: []apierror.Attribute{
+				{Path: "items[1].price", Reason: "must be a number"}, {Path: "items[1].sku", Reason: "is required"},
+				{Path: "tags.x", Reason: "must be a string"}, {Path: "express", Reason: "must be true or false"}}},
+		{name: "unknown attributes ignored by default", contentType: json, body: `{"product":"bolt","quantity":1,"colour":"red"}`},
+		{name: "unknown attributes refused", contentType: json, body: `{"product":"bolt","quantity":1,"colour":"red"}`, opts: []jsonbody.Option{jsonbody.DisallowUnknownFields()},
+			status: 400, code: apierror.CodeInvalidModel, attrs: []apierror.Attribute{{Path: "colour", Reason: "is not a known attribute"}}},
+		{name: "domain rule", contentType: json, body: `{"product":"bolt","quantity":0}`, status: 400, code: apierror.CodeInvalidModel,
+			attrs: []apierror.Attribute{{Path: "quantity", Reason: "must be at least 1"}}},
+		{name: "over the limit, from Content-Length", contentType: json, body: `{"product":"` + strings.Repeat("a", 100) + `","quantity":1}`, opts: []jsonbody.Option{jsonbody.WithLimit(64)},
+			status: 413, detail: "64 bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var o order
+			err := jsonbody.Decode(httptest.NewRecorder(), request(tt.contentType, tt.body), &o, tt.opts...)
+			if tt.status == 0 {
+				require.NoError(t, err)
+				assert.Equal(t, "bolt", o.Product)
+				return
+			}
+			e, ok := errors.AsType[*apierror.Error](err)
+			require.True(t, ok, "an *apierror.Error: %v", err)
+			assert.Equal(t, tt.status, e.Status)
+			assert.Equal(t, tt.code, e.Code)
+			assert.Contains(t, e.Detail, tt.detail)
+			if tt.attrs != nil {
+				assert.Equal(t, tt.attrs, e.Attributes)
+			}
+			assert.NotContains(t, e.Detail, "s3cr3t")
+		})
+	}
+}
+
+// TestDecodeOverTheLimitWhileReading: a body without a Content-Length
+// that is too large is a 413 as well.
+func TestDecodeOverTheLimitWhileReading(t *testing.T) {
+	r := request("application/json", `{"product":"`+strings.Repeat("a", 200)+`"}`)
+	r.ContentLength = -1
+	err := jsonbody.Decode(httptest.NewRecorder(), r, &order{}, jsonbody.WithLimit(64))
+	e, ok := errors.AsType[*apierror.Error](err)
+	require.True(t, ok)
+	assert.Equal(t, 413, e.Status)
+}
+
+// TestDecodeReadFailureKeepsItsCause: the read error is the cause, so that
+// middleware.Errors can tell a timeout (408) or a client gone (499).
+func TestDecodeReadFailureKeepsItsCause(t *testing.T) {
+	r := request("application/json", "")
+	boom := errors.New("read tcp: connection reset by peer")
+	r.Body = errReader{boom}
+	r.ContentLength = -1
+	err := jsonbody.Decode(httptest.NewRecorder(), r, &order{})
+	assert.ErrorIs(t, err, boom)
+	assert.NotContains(t, err.(*apierror.Error).Detail, "tcp", "no socket detail in the client's text")
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+func (e errReader) Close() error             { return nil }
+
+func TestDecodeNeedsAPointer(t *testing.T) {
+	assert.Panics(t, func() { _ = jsonbody.Decode(httptest.NewRecorder(), request("application/json", "{}"), order{}) })
+	assert.Panics(t, func() {
+		_ = jsonbody.Decode(httptest.NewRecorder(), request("application/json", "{}"), &order{}, jsonbody.WithLimit(0))
+	})
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{`{"product":"bolt","quantity":3}`, `{"product":1,"price":"x"}`, `[`, ``, `{"items":[{"price":1e999}]}`, `{"tags":{"a":{}}}`, "\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		var o order
+		err := jsonbody.Decode(httptest.NewRecorder(), request("application/json", body), &o)
+		if err == nil {
+			return
+		}
+		e, ok := errors.AsType[*apierror.Error](err)
+		require.True(t, ok, "%v", err)
+		require.Contains(t, []int{400, 413}, e.Status)
+		if e.Code == apierror.CodeInvalidModel {
+			require.NotEmpty(t, e.Attributes)
+		}
+	})
+}

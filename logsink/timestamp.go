@@ -1,0 +1,27 @@
+package logsink
+
+import (
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// TimeLayout is the layout of the "time" field [Timestamp] adds: UTC with
+// exactly millisecond precision and a Z, as the envelope's timestamp, so
+// that support can line a log line up with what a client received.
+const TimeLayout = "2006-01-02T15:04:05.000Z"
+
+// Timestamp returns a zerolog hook that adds the "time" field in
+// [TimeLayout], from now (time.Now when nil), without touching zerolog's
+// process-wide TimeFieldFormat:
+//
+//	logger := zerolog.New(sink).Hook(logsink.Timestamp(nil))
+func Timestamp(now func() time.Time) zerolog.Hook {
+	if now == nil {
+		now = time.Now
+	}
+	return zerolog.HookFunc(func(e *zerolog.Event, _ zerolog.Level, _ string) {
+		var buf [len(TimeLayout)]byte
+		e.Bytes(zerolog.TimestampFieldName, now().UTC().AppendFormat(buf[:0], TimeLayout))
+	})
+}
