@@ -77,14 +77,7 @@ func TestWriterCapabilitiesOverRealServers(t *testing.T) {
 // http.ResponseController is tracked; an error afterwards writes nothing.
 func TestHijackThroughResponseController(t *testing.T) {
 	s := newStack()
-	srv := s.serve(t, middleware.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		conn, rw, err := http.NewResponseController(w).Hijack()
-		require.NoError(t, err)
-		_, _ = rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\nhello")
-		_ = rw.Flush()
-		_ = conn.Close()
-		return apierror.Internal(io.ErrUnexpectedEOF)
-	}))
+	srv := s.serve(t, hijacking(t, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\nhello"))
 	resp, err := http.Get(srv.URL)
 	require.NoError(t, err)
 	defer resp.Body.Close()
@@ -93,6 +86,20 @@ func TestHijackThroughResponseController(t *testing.T) {
 	lines := s.errorLinesEventually(t, id, 1)
 	require.Len(t, lines, 1)
 	assert.Equal(t, true, lines[0]["hijacked"])
+}
+
+// hijacking is a handler that takes the connection through
+// http.ResponseController, writes raw to it, closes it, and then returns an
+// error.
+func hijacking(t *testing.T, raw string) http.Handler {
+	return middleware.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		conn, rw, err := http.NewResponseController(w).Hijack()
+		require.NoError(t, err)
+		_, _ = rw.WriteString(raw)
+		_ = rw.Flush()
+		_ = conn.Close()
+		return apierror.Internal(io.ErrUnexpectedEOF)
+	})
 }
 
 // idFromLog returns the id of the only request in the log.

@@ -100,14 +100,7 @@ func TestObserverSeesEveryErrorLine(t *testing.T) {
 	t.Run("a hijack claims no status", func(t *testing.T) {
 		evs := &events{}
 		s := newStack(middleware.WithObserver(evs.add))
-		srv := s.serve(t, middleware.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-			conn, rw, err := http.NewResponseController(w).Hijack()
-			require.NoError(t, err)
-			_, _ = rw.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-			_ = rw.Flush()
-			_ = conn.Close()
-			return apierror.Internal(io.ErrClosedPipe)
-		}))
+		srv := s.serve(t, hijacking(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
 		resp, err := http.Get(srv.URL)
 		require.NoError(t, err)
 		resp.Body.Close()
