@@ -80,20 +80,28 @@ func NewRenderer(opts ...Option) *Renderer {
 // So no internal text reaches a client in a 5xx. A nil e is rendered as a
 // 500.
 func (r *Renderer) Envelope(req *http.Request, e *Error) Envelope {
+	id := idFromContext(req.Context())
+	if id == "" {
+		id = r.newID()
+	}
+	return r.EnvelopeWith(id, RequestPath(req), e)
+}
+
+// EnvelopeWith is [Renderer.Envelope] for a caller that knows the
+// request's id and path already (package middleware keeps both from the
+// start of the request).
+func (r *Renderer) EnvelopeWith(id, path string, e *Error) Envelope {
 	if e == nil {
 		e = Internal(nil)
 	}
 	status := e.StatusCode()
 	env := Envelope{
-		ID:         idFromContext(req.Context()),
+		ID:         id,
 		Timestamp:  r.now(),
 		StatusCode: status,
 		Message:    e.Message,
 		Error:      e.Detail,
-		Path:       RequestPath(req),
-	}
-	if env.ID == "" {
-		env.ID = r.newID()
+		Path:       path,
 	}
 	if status >= 500 {
 		env.Message, env.Error = Title(status), PublicDetail(status)
@@ -158,21 +166,23 @@ func (r *Renderer) WriteEnvelope(w http.ResponseWriter, req *http.Request, e *Er
 			}
 		}
 	}
-	// One allocation for the contract's values, each slice with capacity 1
-	// so that an append by later code cannot reach its neighbour.
-	vals := [4]string{ContentType, "nosniff", "no-store", env.ID}
-	own := vals[:]
+	bp := bufPool.Get().(*[]byte)
+	buf := append(env.AppendJSON((*bp)[:0]), '\n')
+
+	// One allocation for the values the renderer owns, each slice with
+	// capacity 1 so that an append by later code cannot reach its
+	// neighbour. The length lets a client have the whole envelope as soon
+	// as it is flushed (a compressor in between replaces it, as it must).
+	var digits [20]byte
+	own := make([]string, 5)
+	own[0], own[1], own[2], own[3] = ContentType, "nosniff", "no-store", env.ID
+	own[4] = string(strconv.AppendInt(digits[:0], int64(len(buf)), 10))
 	h["Content-Type"] = own[0:1:1]
 	h["X-Content-Type-Options"] = own[1:2:2]
 	h["Cache-Control"] = own[2:3:3]
 	h["X-Request-Id"] = own[3:4:4]
+	h["Content-Length"] = own[4:5:5]
 	statusHeaders(h, env.StatusCode, r.now)
-
-	bp := bufPool.Get().(*[]byte)
-	buf := append(env.AppendJSON((*bp)[:0]), '\n')
-	// The length lets a client have the whole envelope as soon as it is
-	// flushed (a compressor in between replaces it, as it must).
-	h["Content-Length"] = []string{strconv.Itoa(len(buf))}
 	w.WriteHeader(env.StatusCode)
 	if req.Method != http.MethodHead {
 		_, _ = w.Write(buf) // a failed write is the connection's fate; the caller sees it

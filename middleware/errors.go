@@ -248,7 +248,7 @@ func (t *tracker) finish() {
 	if out.flush {
 		// The envelope goes to the client now, whole (it has its
 		// Content-Length), before anything else is done for the request.
-		_ = http.NewResponseController(t.w).Flush()
+		flush(t.w)
 	}
 	t.log(&out)
 	t.observe(&out)
@@ -257,9 +257,19 @@ func (t *tracker) finish() {
 		// client cannot take a truncated body for a whole one. What is
 		// buffered goes first, so that the client has the status the log
 		// names.
-		_ = http.NewResponseController(t.w).Flush()
+		flush(t.w)
 		panic(http.ErrAbortHandler)
 	}
+}
+
+// flush sends what w has buffered: directly when w is a Flusher, through
+// http.ResponseController's Unwrap chain otherwise.
+func flush(w http.ResponseWriter) {
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+		return
+	}
+	_ = http.NewResponseController(w).Flush()
 }
 
 // outcome is how a request ended: everything its log lines need, copied

@@ -117,7 +117,7 @@ func newTracker(cfg *config, w http.ResponseWriter, r *http.Request) *tracker {
 		lc = lc.Str("trace_id", t.traceID).Str("span_id", t.spanID)
 	}
 	t.logger = lc.Logger()
-	ctx := t.logger.WithContext(context.WithValue(apierror.WithID(r.Context(), t.id), trackerKey{}, t))
+	ctx := t.logger.WithContext(context.WithValue(r.Context(), trackerKey{}, t))
 	t.req = r.WithContext(ctx)
 	if r.Body != nil && r.Body != http.NoBody {
 		t.req.Body = &body{ReadCloser: r.Body, t: t}
@@ -227,9 +227,7 @@ func (t *tracker) commitLocked(code int) {
 // request's id and the path the client sent, whatever a handler did to the
 // request on its way.
 func (t *tracker) envelope(e *apierror.Error) apierror.Envelope {
-	env := t.cfg.renderer.Envelope(t.req, e)
-	env.ID, env.Path = t.id, t.path
-	return env
+	return t.cfg.renderer.EnvelopeWith(t.id, t.path, e)
 }
 
 // clientGone reports whether the client has gone: net/http canceled the
