@@ -41,8 +41,18 @@ func printStory(w io.Writer, st *story) {
 		if r.TraceID != "" {
 			fmt.Fprintf(w, "%s  trace %s\n", indent, r.TraceID)
 		}
+		if r.ClaimedBy != "" && r.ClaimedBy != r.CalledBy {
+			fmt.Fprintf(w, "%s  claimed by its client as %s, unconfirmed\n", indent, r.ClaimedBy)
+		}
 		for _, l := range r.Lines {
 			printLine(w, indent+"  ", l)
+		}
+		fmt.Fprintln(w)
+	}
+	if len(st.Claims) > 0 {
+		fmt.Fprintf(w, "Not followed: %d requests name a request of this story as their client (client_request_id), which no line of that request confirms:\n", len(st.Claims))
+		for _, c := range st.Claims {
+			fmt.Fprintf(w, "  %s %s %s claims %s, unconfirmed   (%s:%d)\n", c.ID, c.Method, c.Path, c.ClientID, c.File, c.Line)
 		}
 		fmt.Fprintln(w)
 	}

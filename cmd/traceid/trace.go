@@ -59,7 +59,21 @@ type request struct {
 	TraceID  string   `json:"trace_id,omitempty"` // the OpenTelemetry trace it was part of
 	Lines    []*line  `json:"lines"`
 	Calls    []string `json:"calls,omitempty"`     // ids of the requests it made to other services
-	CalledBy string   `json:"called_by,omitempty"` // id of the request that made it
+	CalledBy string   `json:"called_by,omitempty"` // id of the request that made it, confirmed by that request's log
+	// ClaimedBy is the client_request_id the request arrived with: what its
+	// client claims to be. It is a link only when CalledBy confirms it.
+	ClaimedBy string `json:"claimed_by,omitempty"`
+}
+
+// claim is a request outside the story whose client_request_id names a
+// request of the story, which names it nowhere: unconfirmed, not followed.
+type claim struct {
+	ID       string `json:"id"`
+	ClientID string `json:"client_request_id"`
+	Method   string `json:"method,omitempty"`
+	Path     string `json:"path,omitempty"`
+	File     string `json:"file"`
+	Line     int64  `json:"line"`
 }
 
 // story is the result of a search.
@@ -75,6 +89,18 @@ type story struct {
 	BadLines     int64               `json:"bad_lines"`
 	Files        []string            `json:"files"`
 	Unreadable   []string            `json:"unreadable,omitempty"`
+	Claims       []claim             `json:"unconfirmed_claims,omitempty"`
+}
+
+// claim notes, once per request, that the request of l claims client as
+// its client.
+func (st *story) claim(client, id string, l *line) {
+	for _, c := range st.Claims {
+		if c.ID == id {
+			return
+		}
+	}
+	st.Claims = append(st.Claims, claim{ID: id, ClientID: client, Method: l.str("method"), Path: l.str("path"), File: l.File, Line: l.Number})
 }
 
 // isID reports whether s is a UUID in the canonical 36-character form the
@@ -114,9 +140,12 @@ const maxLine = 1 << 20
 const maxHops = 8
 
 // trace finds every line of id and of the requests chained to it through
-// upstream_id and client_request_id, reading each source once per hop of
-// the chain, a line at a time: memory depends on the lines found, not on
-// the size of the logs.
+// confirmed links, reading each source once per hop of the chain, a line
+// at a time: memory depends on the lines found, not on the size of the
+// logs. A link from a caller to the request it called is confirmed by the
+// caller's own line naming the callee (upstream_id). A request's
+// client_request_id alone is what its client claims, which anyone can
+// send: it is shown, never followed.
 func trace(id string, sources []source, warn io.Writer) *story {
 	st := &story{ID: id, Requests: map[string]*request{}}
 	for _, s := range sources {
@@ -158,11 +187,22 @@ func trace(id string, sources []source, warn io.Writer) *story {
 					return
 				}
 				lineID, up, caller := l.str("id"), l.str("upstream_id"), l.str("client_request_id")
-				if !known[lineID] && (known[up] || known[caller]) {
+				if !known[lineID] && known[up] {
+					// The line names a request of the story as the one it
+					// called: its caller, confirmed by its own log.
 					discover(lineID)
 				}
 				key := src.name + ":" + strconv.FormatInt(n, 10)
-				if !known[lineID] || collected[key] {
+				if !known[lineID] {
+					if known[caller] && isID(lineID) {
+						// A request that claims one of the story as its
+						// client. Anyone can send an X-Request-Id: noted,
+						// never followed.
+						st.claim(caller, lineID, l)
+					}
+					return
+				}
+				if collected[key] {
 					return
 				}
 				collected[key] = true
@@ -173,8 +213,7 @@ func trace(id string, sources []source, warn io.Writer) *story {
 					st.link(lineID, up)
 				}
 				if caller != "" && isID(caller) {
-					discover(caller)
-					st.link(caller, lineID)
+					r.ClaimedBy = caller
 				}
 			}, pass == 0)
 			if err != nil {
@@ -227,6 +266,15 @@ func (st *story) order() {
 			}
 		}
 	}
+	// A claim seen before its request was confirmed into the story is no
+	// longer an outsider's.
+	kept := st.Claims[:0]
+	for _, c := range st.Claims {
+		if r := st.Requests[c.ID]; r == nil || len(r.Lines) == 0 {
+			kept = append(kept, c)
+		}
+	}
+	st.Claims = kept
 	root := st.ID
 	seen := map[string]bool{}
 	for {

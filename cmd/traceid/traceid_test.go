@@ -259,3 +259,64 @@ func TestPrintsTheTrace(t *testing.T) {
 	require.NoError(t, json.Unmarshal(out.Bytes(), &st))
 	assert.Equal(t, "4bf92f3577b34da6a3ce929d0e0e4736", st.Requests[id].TraceID)
 }
+
+// TestForgedClientIDIsNotFollowed: after a real 502 with id X, anyone can
+// send X-Request-Id: X to any route. Those requests name X as their
+// client; X's lines name none of them, so they stay out of X's story,
+// listed as unconfirmed claims.
+func TestForgedClientIDIsNotFollowed(t *testing.T) {
+	dir := t.TempDir()
+	logA, logB := filepath.Join(dir, "offers.log"), filepath.Join(dir, "pricing.log")
+	pricing := httptest.NewServer(middleware.Errors(middleware.WithLogger(fileLogger(t, logB, "pricing")))(
+		middleware.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+			return apierror.NotFound("Product discontinued has no price.")
+		})))
+	t.Cleanup(pricing.Close)
+	client := apiclient.NewClient(nil)
+	offers := httptest.NewServer(middleware.Errors(middleware.WithLogger(fileLogger(t, logA, "offers")))(
+		middleware.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+			if r.URL.Path != "/quote" {
+				return apierror.InvalidToken() // what an anonymous caller gets
+			}
+			req, _ := http.NewRequestWithContext(r.Context(), "GET", pricing.URL+"/prices/discontinued", nil)
+			resp, err := client.Do(req)
+			if e := apiclient.Failure("pricing", resp, err); e != nil {
+				return e
+			}
+			resp.Body.Close()
+			return nil
+		})))
+	t.Cleanup(offers.Close)
+
+	resp, err := http.Get(offers.URL + "/quote")
+	require.NoError(t, err)
+	env := apierrortest.AssertEnvelope(t, resp, http.StatusBadGateway)
+	for _, forged := range []struct{ method, path string }{{"GET", "/api/v1/debug/panic"}, {"DELETE", "/api/v1/participant/offers/1001"}, {"DELETE", "/api/v1/participant/offers/1002"}} {
+		req, _ := http.NewRequest(forged.method, offers.URL+forged.path, nil)
+		req.Header.Set("X-Request-Id", env.ID)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+	}
+	offers.Close() // every handler has returned: the logs are whole
+	pricing.Close()
+
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run([]string{"-json", env.ID, logA, logB}, nil, &out, &errOut), errOut.String())
+	var st story
+	require.NoError(t, json.Unmarshal(out.Bytes(), &st))
+	require.Len(t, st.Order, 2, "the request and the pricing call it confirms, nothing else")
+	assert.Equal(t, env.ID, st.Order[0])
+	assert.Equal(t, "pricing", st.Requests[st.Order[1]].Service)
+	assert.Equal(t, env.ID, st.Requests[st.Order[1]].CalledBy, "confirmed by the 502's upstream_id")
+	require.Len(t, st.Claims, 3, "the forged requests, listed, not followed")
+	for _, c := range st.Claims {
+		assert.Equal(t, env.ID, c.ClientID)
+		assert.Nil(t, st.Requests[c.ID], "no line of a forged request is in the story")
+	}
+
+	out.Reset()
+	require.Equal(t, 0, run([]string{env.ID, logA, logB}, nil, &out, &errOut))
+	assert.Contains(t, out.String(), "Not followed: 3 requests")
+	assert.NotContains(t, out.String(), "[offers] called by")
+}
