@@ -30,7 +30,8 @@ import (
 //     503 with its Retry-After (see apierror.From). To pass an upstream
 //     4xx on to this service's client, return apierror.Forward(e) instead;
 //   - an error status without an envelope (a proxy's HTML page, an empty
-//     body): 502 around the *apierror.ResponseError that says why;
+//     body): 502 around the *apierror.ResponseError that says why; a 503
+//     without one (a load balancer's) stays a 503, with its Retry-After;
 //   - no answer in time (the request context's deadline, the client's
 //     Timeout, a network timeout): 504;
 //   - not reachable (connection refused or reset, a DNS failure, no route
@@ -41,7 +42,9 @@ import (
 //   - any other error of the call: 502.
 //
 // For an error status, Failure reads at most apierror.MaxEnvelopeSize
-// bytes of resp.Body and closes it.
+// bytes of resp.Body and closes it. Keep its result in a variable of its
+// own (e := ...), as above: a nil *apierror.Error stored in an error
+// variable is not a nil error.
 func Failure(service string, resp *http.Response, err error) *apierror.Error {
 	if err != nil {
 		return callError(service, err)
@@ -52,12 +55,24 @@ func Failure(service string, resp *http.Response, err error) *apierror.Error {
 	if resp.StatusCode < 400 {
 		return nil
 	}
-	defer resp.Body.Close()
+	if resp.Body != nil {
+		defer resp.Body.Close()
+	}
 	up, rerr := apierror.ReadResponse(resp)
 	if rerr != nil {
-		// Not an envelope: a 502, unless reading it broke off, which
-		// follows the rules of a failed call (a timeout is a 504).
-		return callError(service, fmt.Errorf("answered %d: %w", resp.StatusCode, rerr))
+		e := callError(service, fmt.Errorf("answered %d: %w", resp.StatusCode, rerr))
+		if e.Status == http.StatusBadGateway && resp.StatusCode == http.StatusServiceUnavailable {
+			// A 503 without an envelope (a load balancer's) is still a
+			// service that is not there: a 503, with its Retry-After.
+			e = apierror.ServiceUnavailable(e.Cause)
+			if ra := resp.Header.Get("Retry-After"); ra != "" {
+				e.Header = http.Header{"Retry-After": {ra}}
+			}
+		}
+		// Otherwise not an envelope is a 502, unless reading it broke
+		// off, which follows the rules of a failed call (a timeout is a
+		// 504).
+		return e
 	}
 	return apierror.From(fmt.Errorf("%s answered %d: %w", service, up.Status, up))
 }

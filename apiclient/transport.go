@@ -42,6 +42,13 @@ type Transport struct {
 
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	base := t.Base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	if req.Header == nil {
+		return base.RoundTrip(req) // which refuses it, as net/http's own transport does
+	}
 	ctx := req.Context()
 	id := middleware.ID(ctx)
 	sendID := id != "" && req.Header.Get("X-Request-Id") == ""
@@ -58,10 +65,6 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			p.Inject(ctx, propagation.HeaderCarrier(req.Header))
 		}
-	}
-	base := t.Base
-	if base == nil {
-		base = http.DefaultTransport
 	}
 	return base.RoundTrip(req)
 }

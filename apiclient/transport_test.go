@@ -241,3 +241,25 @@ func TestFailureWithoutResponseOrError(t *testing.T) {
 	assert.Equal(t, 502, e.Status)
 	assert.True(t, strings.Contains(e.Error(), "pricing"))
 }
+
+// TestOutsideFindings: what an outside try of the client found.
+func TestOutsideFindings(t *testing.T) {
+	t.Run("a request without a header map is refused, not a panic", func(t *testing.T) {
+		req, _ := http.NewRequest("GET", "http://127.0.0.1:1/", nil)
+		req.Header = nil
+		assert.NotPanics(t, func() { _, _ = (&apiclient.Transport{}).RoundTrip(req) })
+	})
+	t.Run("a response without a body", func(t *testing.T) {
+		e := apiclient.Failure("pricing", &http.Response{StatusCode: 500, Header: http.Header{}}, nil)
+		require.NotNil(t, e)
+		assert.Equal(t, 502, e.Status)
+	})
+	t.Run("a load balancer's 503 stays a 503 with its Retry-After", func(t *testing.T) {
+		resp := &http.Response{StatusCode: 503, Header: http.Header{"Content-Type": {"text/html"}, "Retry-After": {"5"}},
+			Body: io.NopCloser(strings.NewReader("<html>busy</html>"))}
+		e := apiclient.Failure("pricing", resp, nil)
+		require.NotNil(t, e)
+		assert.Equal(t, 503, e.Status)
+		assert.Equal(t, "5", e.Header.Get("Retry-After"))
+	})
+}

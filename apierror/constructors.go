@@ -80,12 +80,25 @@ func Validation(detail string) *Error {
 	return e
 }
 
+// maxNamedAttributes is how many attributes the detail of an invalid_model
+// names; the rest are counted ("and 12 more"), so that a body with
+// thousands of bad items cannot make a response (and its log line)
+// thousands of times its size.
+const maxNamedAttributes = 20
+
 // InvalidModel returns a 400 invalid_model naming every offending attribute
 // in its detail, in the order given ("price: must be greater than 0;
-// currency: is required"). The attributes are kept in [Error.Attributes].
+// currency: is required"), up to 20 and then how many more. All of them
+// are kept in [Error.Attributes].
 func InvalidModel(attrs ...Attribute) *Error {
 	var b strings.Builder
 	for i, a := range attrs {
+		if i == maxNamedAttributes {
+			b.WriteString("; and ")
+			b.WriteString(strconv.Itoa(len(attrs) - i))
+			b.WriteString(" more")
+			break
+		}
 		if i > 0 {
 			b.WriteString("; ")
 		}

@@ -134,9 +134,9 @@ func (e *Error) WithHeader(key, value string) *Error {
 
 // WithCause returns a copy of e with the internal cause set to cause.
 func (e *Error) WithCause(cause error) *Error {
-	c := *e
+	c := e.clone()
 	c.Cause = cause
-	return &c
+	return c
 }
 
 // clone returns a copy of e whose Header and Attributes can be changed

@@ -273,3 +273,33 @@ func TestUnsupportedMediaTypeNamesNoParameters(t *testing.T) {
 	}
 	assert.Contains(t, apierror.UnsupportedMediaType("application/json;;token=s3cr3t").Detail, `"application/json"`)
 }
+
+// TestOutsideFindings: what an outside try of the API found.
+func TestOutsideFindings(t *testing.T) {
+	t.Run("typed nils of the kit's error types do not panic", func(t *testing.T) {
+		var re *apierror.ResponseError
+		assert.Equal(t, 500, apierror.From(fmt.Errorf("x: %w", re)).Status)
+		assert.NotPanics(t, func() { _ = re.Error() })
+	})
+	t.Run("WithCause copies the attributes too", func(t *testing.T) {
+		o := apierror.InvalidModel(apierror.Attr("a", "b"))
+		c := o.WithCause(errors.New("x"))
+		c.Attributes[0].Reason = "changed"
+		assert.Equal(t, "b", o.Attributes[0].Reason)
+	})
+	t.Run("an envelope whose statusCode is not the HTTP status is not trusted", func(t *testing.T) {
+		resp := &http.Response{StatusCode: 404, Header: http.Header{"Content-Type": {apierror.ContentType}},
+			Body: httpBody(`{"id":"01a214c0-a188-7fd8-98f3-bfb3c820e6bb","timestamp":"2026-11-25T09:30:00.000Z","statusCode":503,"message":"m","error":"e","path":"/x"}`)}
+		_, err := apierror.ReadResponse(resp)
+		assert.ErrorIs(t, err, apierror.ErrNotEnvelope)
+	})
+	t.Run("an invalid model's detail is bounded", func(t *testing.T) {
+		attrs := make([]apierror.Attribute, 1000)
+		for i := range attrs {
+			attrs[i] = apierror.Attr(fmt.Sprintf("items[%d].price", i), "is required")
+		}
+		e := apierror.InvalidModel(attrs...)
+		assert.Len(t, e.Attributes, 1000)
+		assert.True(t, strings.HasSuffix(e.Detail, "; and 980 more"), e.Detail)
+	})
+}

@@ -29,6 +29,9 @@ type ResponseError struct {
 
 // Error describes the response and why it is not an envelope.
 func (e *ResponseError) Error() string {
+	if e == nil {
+		return "apierror: nil *ResponseError"
+	}
 	s := fmt.Sprintf("apierror: response with status %d is not a 360X error envelope: %s", e.StatusCode, e.Reason)
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
@@ -37,7 +40,12 @@ func (e *ResponseError) Error() string {
 }
 
 // Unwrap returns the underlying error.
-func (e *ResponseError) Unwrap() error { return e.Err }
+func (e *ResponseError) Unwrap() error {
+	if e == nil {
+		return nil
+	}
+	return e.Err
+}
 
 // Is reports whether target is [ErrNotEnvelope].
 func (e *ResponseError) Is(target error) bool { return target == ErrNotEnvelope }
@@ -121,6 +129,11 @@ func parse(data []byte, status int, ct string) (*Error, error) {
 	}
 	if !validStatus(env.StatusCode) {
 		return fail(fmt.Sprintf("envelope statusCode %d is not an error status", env.StatusCode), nil)
+	}
+	if status != 0 && env.StatusCode != status {
+		// The HTTP status is what was received; a body that says
+		// otherwise is not a trustworthy envelope.
+		return fail(fmt.Sprintf("envelope statusCode %d differs from the HTTP status %d", env.StatusCode, status), nil)
 	}
 	return &Error{
 		Status:   env.StatusCode,

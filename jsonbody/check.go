@@ -149,6 +149,7 @@ type field struct {
 	name     string
 	typ      reflect.Type
 	required bool
+	quoted   bool // the "string" option: a number or boolean sent as a JSON string
 }
 
 // fields returns t's JSON fields in declaration order, the fields of
@@ -172,9 +173,21 @@ func fields(t reflect.Type) []field {
 		if name == "" {
 			name = f.Name
 		}
-		out = append(out, field{name: name, typ: f.Type, required: hasOption(opts, "required")})
+		out = append(out, field{name: name, typ: f.Type, required: hasOption(opts, "required"), quoted: hasOption(opts, "string") && quotable(f.Type)})
 	}
 	return out
+}
+
+// quotable reports whether the "string" option applies to t, as
+// encoding/json applies it: to numbers and booleans (and pointers to them).
+func quotable(t reflect.Type) bool {
+	switch deref(t).Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64:
+		return true
+	}
+	return false
 }
 
 func hasOption(opts, want string) bool {
@@ -191,23 +204,77 @@ func hasOption(opts, want string) bool {
 // checkStruct checks an object's members against the struct type t.
 func checkStruct(attrs *[]apierror.Attribute, path string, members []member, t reflect.Type, o options) {
 	fs := fields(t)
-	seen := make([]bool, len(fs))
-	for _, m := range members {
-		i := matchField(fs, m.name)
-		if i < 0 {
-			if o.disallowUnknow {
-				add(attrs, join(path, m.name), "is not a known attribute")
+	// A field given more than once takes its last value, as encoding/json
+	// does: only that one is checked.
+	last := make([]int, len(fs))
+	for i := range last {
+		last[i] = -1
+	}
+	for k, m := range members {
+		if i := matchField(fs, m.name); i >= 0 {
+			last[i] = k
+		} else if o.disallowUnknow {
+			add(attrs, join(path, m.name), "is not a known attribute")
+		}
+	}
+	for i, f := range fs {
+		if last[i] < 0 {
+			if f.required {
+				add(attrs, join(path, f.name), "is required")
 			}
 			continue
 		}
-		seen[i] = true
-		check(attrs, join(path, fs[i].name), m.value, fs[i].typ, fs[i].required, o)
-	}
-	for i, f := range fs {
-		if f.required && !seen[i] {
-			add(attrs, join(path, f.name), "is required")
+		// Every value given must fit (encoding/json refuses a wrong one
+		// even when a later one replaces it); only the last must be there.
+		for k, m := range members {
+			if k > last[i] || matchField(fs, m.name) != i {
+				continue
+			}
+			required := f.required && k == last[i]
+			if f.quoted {
+				checkQuoted(attrs, join(path, f.name), m.value, f.typ, required, o)
+			} else {
+				check(attrs, join(path, f.name), m.value, f.typ, required, o)
+			}
 		}
 	}
+}
+
+// checkQuoted checks a field with the "string" option: a JSON string
+// holding the number or boolean (or null).
+func checkQuoted(attrs *[]apierror.Attribute, path string, raw json.RawMessage, t reflect.Type, required bool, o options) {
+	raw = bytes.TrimSpace(raw)
+	if string(raw) == "null" {
+		check(attrs, path, raw, t, required, o)
+		return
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		add(attrs, path, "must be a string holding "+kindWord(deref(t)))
+		return
+	}
+	n := len(*attrs)
+	check(attrs, path, json.RawMessage(s), t, required, o)
+	if len(*attrs) > n || strings.TrimSpace(s) != s || s == "" {
+		*attrs = append((*attrs)[:n], apierror.Attr(orBody(path), "must be a string holding "+kindWord(deref(t))))
+	}
+}
+
+func kindWord(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "an integer"
+}
+
+func orBody(path string) string {
+	if path == "" {
+		return "body"
+	}
+	return path
 }
 
 // matchField finds the field for a member name as encoding/json does: an
@@ -256,19 +323,41 @@ func objectMembers(raw json.RawMessage) ([]member, bool) {
 	return out, true
 }
 
-// join is the JSON path of member name inside path.
+// join is the JSON path of member name inside path: path.name, or
+// path["name"] for a name that is not a plain identifier (a map key with a
+// dot or a bracket in it, an empty one), so that a path reads one way.
 func join(path, name string) string {
+	if !plain(name) {
+		return path + "[" + strconv.Quote(name) + "]"
+	}
 	if path == "" {
 		return name
 	}
 	return path + "." + name
 }
 
-func add(attrs *[]apierror.Attribute, path, reason string) {
-	if path == "" {
-		path = "body"
+func plain(name string) bool {
+	if name == "" {
+		return false
 	}
-	*attrs = append(*attrs, apierror.Attr(path, reason))
+	for i, r := range name {
+		if r != '_' && r != '-' && !('a' <= r && r <= 'z') && !('A' <= r && r <= 'Z') && (i == 0 || !('0' <= r && r <= '9')) {
+			return false
+		}
+	}
+	return true
+}
+
+// add appends the attribute, once: a path named for the same reason twice
+// (two embedded structs with the same field) is named once.
+func add(attrs *[]apierror.Attribute, path, reason string) {
+	a := apierror.Attr(orBody(path), reason)
+	for _, have := range *attrs {
+		if have == a {
+			return
+		}
+	}
+	*attrs = append(*attrs, a)
 }
 
 func isNumber(c byte) bool { return c == '-' || (c >= '0' && c <= '9') }

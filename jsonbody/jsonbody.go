@@ -31,8 +31,18 @@
 //   - a model whose Validate method ([Validator]) names attributes: 400
 //     invalid_model with them. Validate runs on what decoded even when
 //     other attributes were wrong, so that the client learns of every
-//     offending attribute at once (one already named is not named again);
-//     the attributes are listed in the order of the model's fields.
+//     offending attribute at once (one already named is not named again).
+//     The attributes are grouped by the model's top-level field, in the
+//     order the fields are declared (nested structs too, array items in
+//     order), then the model's own.
+//
+// A path names a member as encoding/json decodes it: a field matched
+// case-insensitively; of a name given twice, every value must have the
+// right type (encoding/json refuses a wrong one even when a later one
+// replaces it) and the last one counts for required; a map key that is
+// not a plain identifier is written in brackets (tags["a.b"]). A field with the
+// json option "string" takes its number or boolean as a JSON string. The
+// detail names the first 20 attributes and counts the rest.
 package jsonbody
 
 import (

@@ -76,7 +76,7 @@ func TestDecode(t *testing.T) {
 			attrs: []apierror.Attribute{{Path: "product", Reason: "is required"}, {Path: "quantity", Reason: "is required"}}},
 		{name: "nested paths", contentType: json, body: `{"product":"bolt","quantity":2,"items":[{"sku":"a","price":1},{"price":"2"}],"tags":{"x":3},"express":"yes"}`, status: 400, code: apierror.CodeInvalidModel,
 			attrs: []apierror.Attribute{
-				{Path: "items[1].price", Reason: "must be a number"}, {Path: "items[1].sku", Reason: "is required"},
+				{Path: "items[1].sku", Reason: "is required"}, {Path: "items[1].price", Reason: "must be a number"},
 				{Path: "tags.x", Reason: "must be a string"}, {Path: "express", Reason: "must be true or false"}}},
 		{name: "unknown attributes ignored by default", contentType: json, body: `{"product":"bolt","quantity":1,"colour":"red"}`},
 		{name: "unknown attributes refused", contentType: json, body: `{"product":"bolt","quantity":1,"colour":"red"}`, opts: []jsonbody.Option{jsonbody.DisallowUnknownFields()},
@@ -160,4 +160,58 @@ func FuzzDecode(f *testing.F) {
 			require.NotEmpty(t, e.Attributes)
 		}
 	})
+}
+
+// TestDecodeEdges: what an outside try of the decoder found.
+func TestDecodeEdges(t *testing.T) {
+	type quoted struct {
+		N int64   `json:"n,string"`
+		F float64 `json:"f,string"`
+		B *bool   `json:"b,string"`
+	}
+	type dup struct {
+		B string `json:"b,required"`
+		A int    `json:"a"`
+	}
+	type keys struct {
+		M map[string]int `json:"m"`
+	}
+	decode := func(body string, v any) *apierror.Error {
+		err := jsonbody.Decode(httptest.NewRecorder(), request("application/json", body), v)
+		if err == nil {
+			return nil
+		}
+		return err.(*apierror.Error)
+	}
+	var q quoted
+	var e *apierror.Error
+	assert.Nil(t, decode(`{"n":"12","f":"1.5","b":"true"}`, &q), "the string option, as encoding/json takes it")
+	assert.EqualValues(t, 12, q.N)
+	e = decode(`{"n":12,"f":"x","b":"yes"}`, &quoted{})
+	require.NotNil(t, e)
+	assert.Equal(t, []apierror.Attribute{{Path: "n", Reason: "must be a string holding an integer"}, {Path: "f", Reason: "must be a string holding a number"}, {Path: "b", Reason: "must be a string holding a boolean"}}, e.Attributes)
+
+	assert.Nil(t, decode(`{"b":null,"b":"x"}`, &dup{}), "the last of a name given twice counts")
+	e = decode(`{"a":"x","a":1,"b":"y"}`, &dup{})
+	require.NotNil(t, e, "encoding/json refuses the first a")
+	assert.Equal(t, []apierror.Attribute{{Path: "a", Reason: "must be an integer"}}, e.Attributes)
+
+	e = decode(`{"m":{"a.b":"x","":"y"}}`, &keys{})
+	require.NotNil(t, e)
+	assert.Equal(t, []apierror.Attribute{{Path: `m["a.b"]`, Reason: "must be an integer"}, {Path: `m[""]`, Reason: "must be an integer"}}, e.Attributes)
+
+	var many strings.Builder
+	many.WriteString(`{"product":"bolt","quantity":1,"items":[`)
+	for i := range 5000 {
+		if i > 0 {
+			many.WriteString(",")
+		}
+		many.WriteString("{}")
+	}
+	many.WriteString("]}")
+	e = decode(many.String(), &order{})
+	require.NotNil(t, e)
+	assert.Len(t, e.Attributes, 10000, "every one, for Go code")
+	assert.Less(t, len(e.Detail), 2000, "the detail names 20 and counts the rest")
+	assert.Contains(t, e.Detail, "and 9980 more")
 }

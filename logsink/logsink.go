@@ -123,6 +123,9 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }
 // ends with [Writer.Close]. The lines it writes itself (how many were
 // dropped) are JSON lines, as zerolog's.
 func New(dst io.Writer, opts ...Option) *Writer {
+	if dst == nil {
+		panic("logsink: New(nil)")
+	}
 	w := &Writer{size: DefaultBuffer, dst: dst, closed: make(chan struct{}), done: make(chan struct{})}
 	for _, o := range opts {
 		o(w)

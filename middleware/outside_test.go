@@ -157,3 +157,10 @@ func TestCauseLogsNoQuery(t *testing.T) {
 	assert.Contains(t, line["cause"], "http://127.0.0.1:1/rates")
 	assert.NotContains(t, s.log.String(), "s3cr3t")
 }
+
+// TestTypedNilPanicErrorIsSafe: a nil *PanicError returned as an error is
+// an error like any other, not a panic of the kit.
+func TestTypedNilPanicErrorIsSafe(t *testing.T) {
+	var p *middleware.PanicError
+	assert.NotPanics(t, func() { _ = apierror.From(p).Error() })
+}

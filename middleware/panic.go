@@ -13,11 +13,19 @@ type PanicError struct {
 }
 
 // Error returns "panic: " and the panic value in words.
-func (p *PanicError) Error() string { return "panic: " + describe(p.Value) }
+func (p *PanicError) Error() string {
+	if p == nil {
+		return "panic: <nil *PanicError>"
+	}
+	return "panic: " + describe(p.Value)
+}
 
 // Unwrap returns the panic value when it is an error, so errors.Is and
 // errors.As see through the panic.
 func (p *PanicError) Unwrap() error {
+	if p == nil {
+		return nil
+	}
 	err, _ := p.Value.(error)
 	return err
 }
