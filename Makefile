@@ -3,6 +3,9 @@
 GO            ?= go
 STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCHSTAT     := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+# The log store that traceid's tests and make run-stack start on loopback
+# (the same version as internal/vlogs.Module).
+VICTORIALOGS  := github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@v1.52.1
 GOBIN         := $(shell $(GO) env GOPATH)/bin
 FUZZTIME      ?= 30s
 BENCHCOUNT    ?= 10
@@ -13,7 +16,7 @@ LOADRATE      ?= 240
 # package:FuzzTarget pairs that `make fuzz` runs, each for FUZZTIME.
 FUZZ_TARGETS  := jsonbody:FuzzDecode apierror:FuzzAppendJSON apierror:FuzzRenderer apierror:FuzzParseEnvelope apierror:FuzzReadResponse middleware:FuzzSanitizeRequestID
 
-.PHONY: help run test lint fuzz bench loadtest
+.PHONY: help run run-stack victorialogs test lint fuzz bench loadtest
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -22,9 +25,19 @@ run: ## build and start the demo server on 127.0.0.1:8080 (flags: make run ARGS=
 	$(GO) build -o bin/offers-demo ./cmd/offers-demo
 	./bin/offers-demo $(ARGS)
 
-test: ## vet, every test with -race, the fuzz seed corpora, and a 5 s load-and-reconcile run
+run-stack: victorialogs ## VictoriaLogs on 127.0.0.1:9428 and the demo on 127.0.0.1:8080 shipping its log to it
+	$(GO) build -o bin/offers-demo ./cmd/offers-demo
+	@mkdir -p bin/vlogs-data
+	./bin/victoria-logs -httpListenAddr=127.0.0.1:9428 -storageDataPath=bin/vlogs-data -loggerLevel=ERROR & vl=$$!; \
+		trap 'kill $$vl 2>/dev/null' EXIT INT TERM; \
+		./bin/offers-demo -vlogs-url http://127.0.0.1:9428 $(ARGS)
+
+victorialogs: ## install VictoriaLogs into bin/ (the go command builds it)
+	@test -x bin/victoria-logs || GOBIN=$(CURDIR)/bin $(GO) install $(VICTORIALOGS)
+
+test: victorialogs ## vet, every test with -race (a real VictoriaLogs on loopback included), the fuzz seed corpora, and a 5 s load-and-reconcile run
 	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
+	VICTORIALOGS_BIN=$(CURDIR)/bin/victoria-logs ERRKIT_REQUIRE_VICTORIALOGS=1 $(GO) test -race -count=1 ./...
 	$(GO) run ./tools/loadtest -duration 5s
 
 loadtest: ## the demo under vegeta for LOADTIME_RECONCILE (default 30s), every id reconciled with the log

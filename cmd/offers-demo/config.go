@@ -25,6 +25,7 @@ type config struct {
 	logFormat    string
 	logFull      logsink.Mode      // what logging does when the log's destination cannot keep up
 	logBuffer    int               // lines the log's buffer holds
+	vlogsURL     string            // a VictoriaLogs server the log is also shipped to, if any
 	tokens       map[string]string // token -> participant
 	rateLimit    rateLimit
 	pricingURL   string // empty: start the embedded pricing service
@@ -56,6 +57,7 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 		format       = fs.String("log-format", "json", "log format: json, or console for a terminal (OFFERS_LOG_FORMAT)")
 		logFull      = fs.String("log-full", "drop", "when the log's destination cannot keep up: drop lines (counted) or block requests (OFFERS_LOG_FULL)")
 		logBuffer    = fs.String("log-buffer", "8192", "lines the log's buffer holds, 1 or more (OFFERS_LOG_BUFFER)")
+		vlogsURL     = fs.String("vlogs-url", "", "if set, also ship the log's JSON lines to this VictoriaLogs server, e.g. http://127.0.0.1:9428 (OFFERS_VLOGS_URL)")
 		tokens       = fs.String("tokens", defaultTokens, "bearer tokens as token=participant,... (OFFERS_TOKENS)")
 		rate         = fs.String("rate-limit", "60/1m", "requests per window per token, as N/duration (OFFERS_RATE_LIMIT)")
 		pricing      = fs.String("pricing-url", "", "pricing service base URL; empty starts the embedded one (OFFERS_PRICING_URL)")
@@ -117,6 +119,8 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	default:
 		return nil, bad(where, v, errors.New("want drop or block"))
 	}
+
+	c.vlogsURL, _ = value("vlogs-url", "OFFERS_VLOGS_URL", *vlogsURL)
 
 	v, where = value("log-buffer", "OFFERS_LOG_BUFFER", *logBuffer)
 	if c.logBuffer, err = strconv.Atoi(v); err != nil || c.logBuffer < 1 {

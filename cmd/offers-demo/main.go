@@ -32,6 +32,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/360x/errkit/apiclient"
+	"github.com/360x/errkit/internal/vlogs"
 	"github.com/360x/errkit/logsink"
 	"github.com/360x/errkit/middleware"
 )
@@ -77,9 +78,20 @@ func run(cfg *config, stdout, stderr io.Writer, signals <-chan os.Signal) error 
 	// answer. Formatting for a terminal happens behind the buffer, off the
 	// requests' path.
 	var dst io.Writer = stdout
+	closeShipper := func(context.Context) error { return nil }
 	if cfg.logFormat == "console" {
 		// Colours only for a person at a terminal, not in a file or a pipe.
 		dst = zerolog.ConsoleWriter{Out: stdout, TimeFormat: "15:04:05.000", NoColor: !isTerminal(stdout)}
+	}
+	if cfg.vlogsURL != "" {
+		// The JSON lines also go to the log store, behind the buffer: a
+		// store that is slow or down costs lines, not answers.
+		shipper, err := vlogs.NewShipper(cfg.vlogsURL, 250*time.Millisecond)
+		if err != nil {
+			return fmt.Errorf("-vlogs-url: %w", err)
+		}
+		dst = io.MultiWriter(dst, shipper)
+		closeShipper = shipper.Close
 	}
 	sink := logsink.New(dst, logsink.WithMode(cfg.logFull), logsink.WithBuffer(cfg.logBuffer), logsink.WithErrorReport(stderr))
 	logSinkStats.Store(sink)
@@ -203,6 +215,7 @@ func run(cfg *config, stdout, stderr io.Writer, signals <-chan os.Signal) error 
 	flushCtx, cancelFlush := context.WithDeadline(context.Background(), flushBy)
 	defer cancelFlush()
 	_ = sink.Close(flushCtx)
+	_ = closeShipper(flushCtx)
 	st := sink.Stats()
 	fmt.Fprintf(stderr, "offers-demo: log lines: %d written, %d delivered, %d lost (%d dropped, %d refused by the destination, %d not flushed)\n",
 		st.Written, st.Delivered, st.Written-st.Delivered, st.Dropped, st.Failed, st.Written-st.Delivered-st.Lost())

@@ -35,8 +35,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print the story as JSON")
 	retention := fs.Duration("retention", 30*24*time.Hour, "how long the logs are kept")
 	nowFlag := fs.String("now", "", "the current time, RFC 3339 (default: the clock), for reproducible output")
+	store := fs.String("store", "", "base URL of a VictoriaLogs server to search (LogsQL over HTTP), instead of or beside LOG files")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: traceid [-json] [-retention 720h] ID [LOG ...]   (no LOG or \"-\": standard input)")
+		fmt.Fprintln(stderr, "usage: traceid [-json] [-retention 720h] [-store URL] ID [LOG ...]   (no LOG and no -store, or \"-\": standard input)")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -63,10 +64,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 
 	paths := fs.Args()[1:]
-	if len(paths) == 0 {
+	var sources []source
+	if *store != "" {
+		sources = append(sources, storeSource(*store, *retention, 30*time.Second))
+	} else if len(paths) == 0 {
 		paths = []string{"-"}
 	}
-	var sources []source
 	for _, p := range paths {
 		if p != "-" {
 			sources = append(sources, fileSource(p))
@@ -105,6 +108,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(st.Order) == 0 {
 		if !*asJSON {
 			fmt.Fprintf(stderr, "traceid: no log line has id %s\n", id)
+		}
+		if st.LinesScanned > 0 && st.BadLines == st.LinesScanned {
+			fmt.Fprintln(stderr, "traceid: none of the lines read is JSON: traceid reads the services' JSON lines, not a console-format log (-log-format console); search the JSON log or the log store (-store)")
 		}
 		return 1
 	}

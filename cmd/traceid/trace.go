@@ -15,11 +15,13 @@ import (
 	"github.com/google/uuid"
 )
 
-// source is one log to search: a file, or standard input spooled to a
-// temporary file so it can be read more than once.
+// source is one log to search: a file, standard input spooled to a
+// temporary file so it can be read more than once, or a log store that is
+// asked for the lines of the ids (query).
 type source struct {
-	name string
-	open func() (io.ReadCloser, error)
+	name  string
+	open  func() (io.ReadCloser, error)
+	query func(ids []string, fn func(n int64, raw []byte)) error
 }
 
 func fileSource(path string) source {
@@ -45,6 +47,9 @@ func (l *line) num(key string) (int64, bool) {
 		return int64(v), true
 	case json.Number:
 		n, err := v.Int64()
+		return n, err == nil
+	case string: // a log store may keep every value as a string
+		n, err := strconv.ParseInt(v, 10, 64)
 		return n, err == nil
 	}
 	return 0, false
@@ -171,7 +176,8 @@ func trace(id string, sources []source, warn io.Writer) *story {
 			if unreadable[src.name] {
 				continue
 			}
-			err := scan(src, func(n int64, raw []byte) {
+			var err error
+			handle := func(n int64, raw []byte) {
 				if pass == 0 {
 					st.LinesScanned++
 					if !json.Valid(raw) {
@@ -193,6 +199,11 @@ func trace(id string, sources []source, warn io.Writer) *story {
 					discover(lineID)
 				}
 				key := src.name + ":" + strconv.FormatInt(n, 10)
+				if src.query != nil {
+					// A store answers each pass anew: a line is known by
+					// what it holds, not by where it came in the answer.
+					key = src.name + ":" + string(raw)
+				}
 				if !known[lineID] {
 					if known[caller] && isID(lineID) {
 						// A request that claims one of the story as its
@@ -215,7 +226,12 @@ func trace(id string, sources []source, warn io.Writer) *story {
 				if caller != "" && isID(caller) {
 					r.ClaimedBy = caller
 				}
-			}, pass == 0)
+			}
+			if src.query != nil {
+				err = src.query(frontier, handle)
+			} else {
+				err = scan(src, handle, pass == 0)
+			}
 			if err != nil {
 				unreadable[src.name] = true
 				st.Unreadable = append(st.Unreadable, src.name)

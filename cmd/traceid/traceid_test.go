@@ -265,8 +265,35 @@ func TestPrintsTheTrace(t *testing.T) {
 // client; X's lines name none of them, so they stay out of X's story,
 // listed as unconfirmed claims.
 func TestForgedClientIDIsNotFollowed(t *testing.T) {
+	id, logA, logB := forgedChain(t)
+
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run([]string{"-json", id, logA, logB}, nil, &out, &errOut), errOut.String())
+	var st story
+	require.NoError(t, json.Unmarshal(out.Bytes(), &st))
+	require.Len(t, st.Order, 2, "the request and the pricing call it confirms, nothing else")
+	assert.Equal(t, id, st.Order[0])
+	assert.Equal(t, "pricing", st.Requests[st.Order[1]].Service)
+	assert.Equal(t, id, st.Requests[st.Order[1]].CalledBy, "confirmed by the 502's upstream_id")
+	require.Len(t, st.Claims, 3, "the forged requests, listed, not followed")
+	for _, c := range st.Claims {
+		assert.Equal(t, id, c.ClientID)
+		assert.Nil(t, st.Requests[c.ID], "no line of a forged request is in the story")
+	}
+
+	out.Reset()
+	require.Equal(t, 0, run([]string{id, logA, logB}, nil, &out, &errOut))
+	assert.Contains(t, out.String(), "Not followed: 3 requests")
+	assert.NotContains(t, out.String(), "[offers] called by")
+}
+
+// forgedChain serves a real 502 (offers calling pricing), then three
+// anonymous requests that send its id as X-Request-Id, and returns the
+// 502's id and the two services' logs.
+func forgedChain(t *testing.T) (id, logA, logB string) {
+	t.Helper()
 	dir := t.TempDir()
-	logA, logB := filepath.Join(dir, "offers.log"), filepath.Join(dir, "pricing.log")
+	logA, logB = filepath.Join(dir, "offers.log"), filepath.Join(dir, "pricing.log")
 	pricing := httptest.NewServer(middleware.Errors(middleware.WithLogger(fileLogger(t, logB, "pricing")))(
 		middleware.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 			return apierror.NotFound("Product discontinued has no price.")
@@ -300,23 +327,15 @@ func TestForgedClientIDIsNotFollowed(t *testing.T) {
 	}
 	offers.Close() // every handler has returned: the logs are whole
 	pricing.Close()
+	return env.ID, logA, logB
+}
 
+// TestConsoleLogSaysItNeedsJSON: a console-format log is not read, and
+// traceid says why.
+func TestConsoleLogSaysItNeedsJSON(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "console.log")
+	require.NoError(t, os.WriteFile(log, []byte("09:30:00.000 WRN Not Found id=01a21433-216f-72a2-95b6-c1f59791269d status=404\n"), 0o600))
 	var out, errOut bytes.Buffer
-	require.Equal(t, 0, run([]string{"-json", env.ID, logA, logB}, nil, &out, &errOut), errOut.String())
-	var st story
-	require.NoError(t, json.Unmarshal(out.Bytes(), &st))
-	require.Len(t, st.Order, 2, "the request and the pricing call it confirms, nothing else")
-	assert.Equal(t, env.ID, st.Order[0])
-	assert.Equal(t, "pricing", st.Requests[st.Order[1]].Service)
-	assert.Equal(t, env.ID, st.Requests[st.Order[1]].CalledBy, "confirmed by the 502's upstream_id")
-	require.Len(t, st.Claims, 3, "the forged requests, listed, not followed")
-	for _, c := range st.Claims {
-		assert.Equal(t, env.ID, c.ClientID)
-		assert.Nil(t, st.Requests[c.ID], "no line of a forged request is in the story")
-	}
-
-	out.Reset()
-	require.Equal(t, 0, run([]string{env.ID, logA, logB}, nil, &out, &errOut))
-	assert.Contains(t, out.String(), "Not followed: 3 requests")
-	assert.NotContains(t, out.String(), "[offers] called by")
+	assert.Equal(t, 1, run([]string{"01a21433-216f-72a2-95b6-c1f59791269d", log}, nil, &out, &errOut))
+	assert.Contains(t, errOut.String(), "not a console-format log")
 }
