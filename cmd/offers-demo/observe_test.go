@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -25,15 +26,18 @@ func TestObservability(t *testing.T) {
 	resp, body = d.do(t, call{method: "GET", path: "/api/v1/participant/offers/9999", token: "alice-token"})
 	checkEnvelope(t, resp, body, http.StatusNotFound)
 
-	vars, err := http.Get("http://" + debugAddr + "/debug/vars")
-	require.NoError(t, err)
+	// The observer runs once the client has its answer: wait for it.
 	var got struct {
 		Errors map[string]int `json:"errors_by_status"`
 	}
-	require.NoError(t, json.NewDecoder(vars.Body).Decode(&got))
-	vars.Body.Close()
-	assert.Equal(t, 1, got.Errors["502"])
-	assert.Equal(t, 1, got.Errors["404"])
+	require.Eventually(t, func() bool {
+		vars, err := http.Get("http://" + debugAddr + "/debug/vars")
+		if err != nil {
+			return false
+		}
+		defer vars.Body.Close()
+		return json.NewDecoder(vars.Body).Decode(&got) == nil && got.Errors["502"] == 1 && got.Errors["404"] == 1
+	}, 2*time.Second, 10*time.Millisecond, "errors_by_status: %v", got.Errors)
 
 	require.NoError(t, d.cmd.Process.Signal(syscall.SIGTERM))
 	_ = d.cmd.Wait()
