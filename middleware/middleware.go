@@ -3,10 +3,14 @@
 //
 // Mount [Errors] first on the router. It gives each request an id, recovers
 // panics, turns the error responses of code that does not use apierror
-// (the router's 404/405, http.Error, http.TimeoutHandler, rate limiters) into
-// envelopes, logs one line per error response with zerolog, and optionally
-// one access line per request. Handlers that return errors use
-// [HandlerFunc]; chi routers use [NotFound] and [MethodNotAllowed].
+// (the router's 404/405, http.Error, http.TimeoutHandler, rate limiters)
+// into envelopes, and logs one line per request with zerolog: an error
+// response's error line, a client-gone line, or (with [WithAccessLog]) a
+// success's access line. Handlers that return errors use [HandlerFunc] or,
+// for chi's r.Get and r.Post, [Handle]; chi routers use [NotFound] and
+// [MethodNotAllowed]. [WithObserver] sees every error; the request's
+// context holds a zerolog logger with its id (zerolog.Ctx), and [ID] reads
+// the id.
 //
 // Every envelope is written by the one apierror.Renderer the middleware was
 // built with.
