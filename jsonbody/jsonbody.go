@@ -10,8 +10,8 @@
 // The failures, in the order they are checked:
 //
 //   - a Content-Type that is not JSON (application/json, or any
-//     application/*+json): 415, naming the media type without its
-//     parameters;
+//     application/*+json), or declares a charset other than UTF-8: 415,
+//     naming the media type without its parameters;
 //   - a body over the limit (1 MiB unless [WithLimit] says otherwise): 413,
 //     from the Content-Length before anything is read (a client that sent
 //     Expect: 100-continue is answered without sending its body), or while
@@ -28,8 +28,10 @@
 //     string"), a required attribute that is missing or null (a field whose
 //     json tag has the option "required": `json:"price,required"`), and an
 //     unknown attribute when [DisallowUnknownFields] is given;
-//   - a model whose Validate method ([Validator]) names attributes: 400
-//     invalid_model with them. Validate runs on what decoded even when
+//   - a model whose Validate method ([Validator]) names attributes, or any
+//     value nested in it (a field, an item, a map value) whose own Validate
+//     does: 400 invalid_model with them, a nested one's paths put under
+//     its own ("items[2]" + "price"). Validate runs on what decoded even when
 //     other attributes were wrong, so that the client learns of every
 //     offending attribute at once (one already named is not named again).
 //     The attributes are grouped by the model's top-level field, in the
@@ -109,8 +111,14 @@ func Decode(w http.ResponseWriter, r *http.Request, v any, opts ...Option) error
 	}
 
 	ct := r.Header.Get("Content-Type")
-	if mt, _, err := mime.ParseMediaType(ct); (err != nil && !errors.Is(err, mime.ErrInvalidMediaParameter)) || !isJSON(mt) {
+	mt, params, err := mime.ParseMediaType(ct)
+	if (err != nil && !errors.Is(err, mime.ErrInvalidMediaParameter)) || !isJSON(mt) {
 		return apierror.UnsupportedMediaType(ct, "application/json")
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+		// JSON is UTF-8 (RFC 8259); a body in another encoding would be
+		// read as garbage.
+		return apierror.New(http.StatusUnsupportedMediaType, "The charset of the body must be UTF-8.")
 	}
 	if r.ContentLength > o.limit {
 		return apierror.PayloadTooLarge(o.limit)
@@ -166,15 +174,13 @@ func decodeBytes(data []byte, v any, o options) error {
 	// The domain rules run on what decoded, so that every offending
 	// attribute is named at once; an attribute already named for its
 	// type or its absence is not named again.
-	if val, ok := v.(Validator); ok {
-		named := make(map[string]bool, len(attrs))
-		for _, a := range attrs {
-			named[a.Path] = true
-		}
-		for _, a := range val.Validate() {
-			if !named[a.Path] {
-				attrs = append(attrs, a)
-			}
+	named := make(map[string]bool, len(attrs))
+	for _, a := range attrs {
+		named[a.Path] = true
+	}
+	for _, a := range validate(reflect.ValueOf(v)) {
+		if !named[a.Path] {
+			attrs = append(attrs, a)
 		}
 	}
 	if len(attrs) == 0 {

@@ -19,6 +19,15 @@ type item struct {
 	Price float64 `json:"price,required"`
 }
 
+// Validate is an item's own rule: the order's error names it under the
+// item's path.
+func (i *item) Validate() []apierror.Attribute {
+	if i.Price < 0 {
+		return []apierror.Attribute{apierror.Attr("price", "must not be negative")}
+	}
+	return nil
+}
+
 type order struct {
 	Product  string            `json:"product,required"`
 	Quantity int               `json:"quantity,required"`
@@ -61,6 +70,8 @@ func TestDecode(t *testing.T) {
 		{name: "+json", contentType: "application/vnd.360x+json; charset=utf-8", body: `{"product":"bolt","quantity":3}`},
 		{name: "no content type", body: `{}`, status: 415, detail: "has no Content-Type"},
 		{name: "XML, parameters not named", contentType: "application/xml; token=s3cr3t", body: `<a/>`, status: 415, detail: `"application/xml"`},
+		{name: "not UTF-8", contentType: "application/json; charset=latin1", body: `{}`, status: 415, detail: "UTF-8"},
+		{name: "UTF-8 declared", contentType: "application/json; charset=UTF-8", body: `{"product":"bolt","quantity":3}`},
 		{name: "empty", contentType: json, body: " \n", status: 400, code: apierror.CodeValidation, detail: "empty"},
 		{name: "syntax, with the position", contentType: json, body: "{\n  \"product\": \"bolt\",\n  \"quantity\": x\n}", status: 400, code: apierror.CodeValidation, detail: "at line 3, column 15"},
 		{name: "truncated", contentType: json, body: `{"product":"bo`, status: 400, code: apierror.CodeValidation, detail: "ends early"},
@@ -81,6 +92,8 @@ func TestDecode(t *testing.T) {
 		{name: "unknown attributes ignored by default", contentType: json, body: `{"product":"bolt","quantity":1,"colour":"red"}`},
 		{name: "unknown attributes refused", contentType: json, body: `{"product":"bolt","quantity":1,"colour":"red"}`, opts: []jsonbody.Option{jsonbody.DisallowUnknownFields()},
 			status: 400, code: apierror.CodeInvalidModel, attrs: []apierror.Attribute{{Path: "colour", Reason: "is not a known attribute"}}},
+		{name: "a nested item's own rule", contentType: json, body: `{"product":"bolt","quantity":1,"items":[{"sku":"a","price":1},{"sku":"b","price":-2}]}`, status: 400, code: apierror.CodeInvalidModel,
+			attrs: []apierror.Attribute{{Path: "items[1].price", Reason: "must not be negative"}}},
 		{name: "domain rule", contentType: json, body: `{"product":"bolt","quantity":0}`, status: 400, code: apierror.CodeInvalidModel,
 			attrs: []apierror.Attribute{{Path: "quantity", Reason: "must be at least 1"}}},
 		{name: "over the limit, from Content-Length", contentType: json, body: `{"product":"` + strings.Repeat("a", 100) + `","quantity":1}`, opts: []jsonbody.Option{jsonbody.WithLimit(64)},
