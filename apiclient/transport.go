@@ -28,7 +28,9 @@ import (
 //
 // It keeps http.RoundTripper's contract: it does not change the caller's
 // request, and returns every response it obtains, error statuses
-// included, without reading it. Turning an error response into an error is
+// included, without reading it. The X-Request-Id each answer carries is
+// recorded on the request (middleware.RecordCall): its line lists the ids
+// of the services' answers as "calls". Turning an error response into an error is
 // [Failure]'s job.
 type Transport struct {
 	// Base is the transport that makes the calls; nil means
@@ -66,7 +68,15 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			p.Inject(ctx, propagation.HeaderCarrier(req.Header))
 		}
 	}
-	return base.RoundTrip(req)
+	resp, err := base.RoundTrip(req)
+	if resp != nil {
+		// The id the called service answered with: the request's line
+		// lists it, for support to follow the call (middleware.RecordCall).
+		if callee := resp.Header.Get("X-Request-Id"); callee != "" {
+			middleware.RecordCall(ctx, callee)
+		}
+	}
+	return resp, err
 }
 
 // NewClient returns an http.Client whose transport is a Transport over

@@ -285,12 +285,13 @@ type outcome struct {
 	abort     bool
 	abortedBy bool
 	duration  time.Duration
-	flush     bool // send the envelope before the lines and the observers
+	flush     bool     // send the envelope before the lines and the observers
+	calls     []string // see RecordCall
 }
 
 func (t *tracker) outcomeLocked() outcome {
 	o := outcome{phase: t.phase, status: t.status, bytes: t.bytes, writeErr: t.writeErr,
-		asides: t.asides, abortedBy: t.abortedBy, duration: t.cfg.now().Sub(t.start)}
+		asides: t.asides, abortedBy: t.abortedBy, duration: t.cfg.now().Sub(t.start), calls: t.calls}
 	if t.answer != nil {
 		o.answer = *t.answer
 	}

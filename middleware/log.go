@@ -109,6 +109,9 @@ func (t *tracker) logAccess(o *outcome) {
 
 func (t *tracker) accessFields(ev *zerolog.Event, o *outcome) {
 	ev.Int64("bytes", o.bytes).Dur("duration", o.duration)
+	if len(o.calls) > 0 {
+		ev.Strs("calls", o.calls)
+	}
 	if o.phase == hijacked {
 		ev.Bool("hijacked", true)
 	}

@@ -32,3 +32,27 @@ func ID(ctx context.Context) string {
 	}
 	return ""
 }
+
+// RecordCall notes, on the request whose context is ctx, that a service it
+// called answered with id (its X-Request-Id): the request's line lists it
+// under "calls", so that support can follow the call from this request to
+// the other service's lines, confirmed by both sides (package apiclient's
+// Transport records every answer it gets). Outside Errors, or for an id
+// that is not fit to log, it does nothing.
+func RecordCall(ctx context.Context, id string) {
+	t := trackerFrom(ctx)
+	if t == nil {
+		return
+	}
+	if _, ok := SanitizeRequestID(id); !ok {
+		return
+	}
+	t.mu.Lock()
+	if len(t.calls) < maxCalls {
+		t.calls = append(t.calls, id)
+	}
+	t.mu.Unlock()
+}
+
+// maxCalls bounds the calls a request's line lists.
+const maxCalls = 64

@@ -95,7 +95,8 @@ type tracker struct {
 	first     errorRecord  // storage for the first answer, saving an allocation
 	asides    []errorRecord
 	goPanics  []*PanicError
-	abort     bool // end the connection broken when the handler returns
+	calls     []string // ids of the answers of the services the request called
+	abort     bool     // end the connection broken when the handler returns
 	abortedBy bool // the handler panicked with http.ErrAbortHandler
 	errorLine bool // the request's line was an error line (for late panics)
 }

@@ -86,7 +86,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		sources = append(sources, s)
 	}
 
-	st := trace(id, sources, stderr)
+	if *retention <= 0 {
+		fmt.Fprintf(stderr, "traceid: invalid value %s for flag -retention: want a duration above 0\n", *retention)
+		return 2
+	}
+	st := trace(id, sources, window{now: now, retention: *retention}, stderr)
 	st.Retention = retention.String()
 	if t, ok := issuedAt(id); ok {
 		st.Issued = &t
@@ -98,6 +102,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "traceid: no log could be read")
 		return 2
 	}
+	for _, name := range st.NotJSON {
+		fmt.Fprintf(stderr, "traceid: no line of %s is JSON: traceid reads the services' JSON lines, not a console-format log (-log-format console)\n", name)
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -108,9 +115,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(st.Order) == 0 {
 		if !*asJSON {
 			fmt.Fprintf(stderr, "traceid: no log line has id %s\n", id)
-		}
-		if st.LinesScanned > 0 && st.BadLines == st.LinesScanned {
-			fmt.Fprintln(stderr, "traceid: none of the lines read is JSON: traceid reads the services' JSON lines, not a console-format log (-log-format console); search the JSON log or the log store (-store)")
 		}
 		return 1
 	}

@@ -50,15 +50,18 @@ func printStory(w io.Writer, st *story) {
 		fmt.Fprintln(w)
 	}
 	if len(st.Claims) > 0 {
-		fmt.Fprintf(w, "Not followed: %d requests name a request of this story as their client (client_request_id), which no line of that request confirms:\n", len(st.Claims))
+		fmt.Fprintf(w, "Not followed: %s a request of this story (as its client, or as a service it called) without the other side's lines confirming it:\n", plural(len(st.Claims), "request names", "requests name"))
 		for _, c := range st.Claims {
 			fmt.Fprintf(w, "  %s %s %s claims %s, unconfirmed   (%s:%d)\n", c.ID, c.Method, c.Path, c.ClientID, c.File, c.Line)
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "Scanned %d lines in %d logs", st.LinesScanned, len(st.Files))
+	if st.Truncated {
+		fmt.Fprintf(w, "The chain goes on beyond %d hops; the requests further away were not followed.\n\n", maxHops)
+	}
+	fmt.Fprintf(w, "Scanned %s in %s", plural(int(st.LinesScanned), "line", "lines"), plural(len(st.Files), "log", "logs"))
 	if st.BadLines > 0 {
-		fmt.Fprintf(w, "; %d lines were not JSON and were skipped", st.BadLines)
+		fmt.Fprintf(w, "; %s not JSON and skipped", plural(int(st.BadLines), "line was", "lines were"))
 	}
 	if len(st.Unreadable) > 0 {
 		fmt.Fprintf(w, "; could not read %s", strings.Join(st.Unreadable, ", "))
@@ -105,4 +108,12 @@ func days(retention string) string {
 		return retention
 	}
 	return fmt.Sprintf("%d-day", d/(24*time.Hour))
+}
+
+// plural is n and one or many, as n calls for.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }

@@ -19,12 +19,26 @@ func storeSource(base string, retention time.Duration, timeout time.Duration) so
 	client := &http.Client{Timeout: timeout}
 	return source{name: base, query: func(ids []string, fn func(n int64, raw []byte)) error {
 		var n int64
-		return vlogs.Query(context.Background(), client, base, storeQuery(ids, retention), func(raw []byte) {
-			n++
-			fn(n, normalize(raw))
-		})
+		// A query holds at most idsPerQuery ids: the store limits a
+		// query's length (16 KiB by default).
+		for len(ids) > 0 {
+			batch := ids[:min(len(ids), idsPerQuery)]
+			ids = ids[len(batch):]
+			err := vlogs.Query(context.Background(), client, base, storeQuery(batch, retention), func(raw []byte) {
+				n++
+				fn(n, normalize(raw))
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
 	}}
 }
+
+// idsPerQuery is how many ids one LogsQL query names: three times 39
+// bytes each, well within the store's 16 KiB.
+const idsPerQuery = 100
 
 // storeQuery is the LogsQL query for the lines that name one of ids.
 func storeQuery(ids []string, retention time.Duration) string {
@@ -41,6 +55,9 @@ func storeQuery(ids []string, retention time.Duration) string {
 // numeric are the fields the services log as numbers, which the store
 // keeps as strings.
 var numeric = map[string]bool{"status": true, "upstream_status": true, "bytes": true, "duration": true}
+
+// booleans are the fields the services log as true or false.
+var booleans = map[string]bool{"client_gone": true, "committed": true, "hijacked": true, "aborted": true, "foreign": true, "goroutine": true}
 
 // normalize turns a line as the store returns it into the line as the
 // service wrote it: _msg back to message, _time to time (in the services'
@@ -69,6 +86,19 @@ func normalize(raw []byte) []byte {
 			if f, err := strconv.ParseFloat(s, 64); err == nil {
 				m[k] = f
 			}
+		}
+	}
+	for k := range booleans {
+		if s, ok := m[k].(string); ok {
+			if b, err := strconv.ParseBool(s); err == nil {
+				m[k] = b
+			}
+		}
+	}
+	if s, ok := m["calls"].(string); ok && strings.HasPrefix(s, "[") {
+		var calls []any
+		if json.Unmarshal([]byte(s), &calls) == nil {
+			m["calls"] = calls
 		}
 	}
 	out, err := json.Marshal(m)

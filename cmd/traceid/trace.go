@@ -95,6 +95,8 @@ type story struct {
 	Files        []string            `json:"files"`
 	Unreadable   []string            `json:"unreadable,omitempty"`
 	Claims       []claim             `json:"unconfirmed_claims,omitempty"`
+	Truncated    bool                `json:"truncated,omitempty"` // the chain goes on beyond maxHops
+	NotJSON      []string            `json:"not_json,omitempty"`  // sources with no JSON line at all
 }
 
 // claim notes, once per request, that the request of l claims client as
@@ -141,26 +143,44 @@ func issuedAt(id string) (time.Time, bool) {
 // maxLine is the longest log line read; a longer one is counted as bad.
 const maxLine = 1 << 20
 
-// maxHops bounds how far a chain of calls is followed.
-const maxHops = 8
+// maxHops bounds how far a chain of calls is followed; a story cut there
+// says so.
+const maxHops = 64
+
+// window is the time a search covers: lines older than now - retention
+// are not read, from files as from a store.
+type window struct {
+	now       time.Time
+	retention time.Duration
+}
 
 // trace finds every line of id and of the requests chained to it through
 // confirmed links, reading each source once per hop of the chain, a line
 // at a time: memory depends on the lines found, not on the size of the
-// logs. A link from a caller to the request it called is confirmed by the
-// caller's own line naming the callee (upstream_id). A request's
-// client_request_id alone is what its client claims, which anyone can
-// send: it is shown, never followed.
-func trace(id string, sources []source, warn io.Writer) *story {
+// logs.
+//
+// A link from a caller to the request it called is confirmed by both: the
+// caller's line names the callee (upstream_id, or calls: the ids of the
+// answers it received) and the callee's line names the caller
+// (client_request_id). A client_request_id alone is what a client claims,
+// which anyone can send; a callee named alone is what an answer said,
+// which a service can make up: neither is followed. Such requests are
+// listed as unconfirmed claims.
+func trace(id string, sources []source, w window, warn io.Writer) *story {
 	st := &story{ID: id, Requests: map[string]*request{}}
 	for _, s := range sources {
 		st.Files = append(st.Files, s.name)
 	}
+	oldest := w.now.Add(-w.retention)
 	known := map[string]bool{id: true}
+	names := map[string]map[string]bool{} // caller -> the callees its lines name
+	claimed := map[string]string{}        // request -> its client_request_id
 	frontier := []string{id}
 	unreadable := map[string]bool{}
-	collected := map[string]bool{} // file:line of the lines already in the story
-	for pass := 0; len(frontier) > 0 && pass < maxHops; pass++ {
+	collected := map[string]bool{} // the lines already in the story
+	perSource := map[string]*[2]int64{}
+	pass := 0
+	for ; len(frontier) > 0 && pass < maxHops; pass++ {
 		needles := make([][]byte, len(frontier))
 		for i, f := range frontier {
 			needles[i] = []byte(f)
@@ -176,12 +196,18 @@ func trace(id string, sources []source, warn io.Writer) *story {
 			if unreadable[src.name] {
 				continue
 			}
-			var err error
+			counts := perSource[src.name]
+			if counts == nil {
+				counts = &[2]int64{}
+				perSource[src.name] = counts
+			}
 			handle := func(n int64, raw []byte) {
-				if pass == 0 {
+				if pass == 0 || src.query != nil {
 					st.LinesScanned++
+					counts[0]++
 					if !json.Valid(raw) {
 						st.BadLines++
+						counts[1]++
 						return
 					}
 				}
@@ -192,11 +218,26 @@ func trace(id string, sources []source, warn io.Writer) *story {
 				if json.Unmarshal(raw, &l.fields) != nil {
 					return
 				}
-				lineID, up, caller := l.str("id"), l.str("upstream_id"), l.str("client_request_id")
-				if !known[lineID] && known[up] {
-					// The line names a request of the story as the one it
-					// called: its caller, confirmed by its own log.
-					discover(lineID)
+				if at, err := time.Parse(time.RFC3339Nano, l.str("time")); err == nil && at.Before(oldest) {
+					return // outside the retention window
+				}
+				lineID := strings.ToLower(l.str("id"))
+				caller := strings.ToLower(l.str("client_request_id"))
+				callees := l.callees()
+				if !known[lineID] {
+					for _, c := range callees {
+						if known[c] {
+							// It names a request of the story as one it
+							// called: a caller, if the callee confirms.
+							discover(lineID)
+						}
+					}
+				}
+				if !known[lineID] {
+					if known[caller] && isID(lineID) {
+						st.claim(caller, lineID, l)
+					}
+					return
 				}
 				key := src.name + ":" + strconv.FormatInt(n, 10)
 				if src.query != nil {
@@ -204,29 +245,25 @@ func trace(id string, sources []source, warn io.Writer) *story {
 					// what it holds, not by where it came in the answer.
 					key = src.name + ":" + string(raw)
 				}
-				if !known[lineID] {
-					if known[caller] && isID(lineID) {
-						// A request that claims one of the story as its
-						// client. Anyone can send an X-Request-Id: noted,
-						// never followed.
-						st.claim(caller, lineID, l)
-					}
-					return
-				}
 				if collected[key] {
 					return
 				}
 				collected[key] = true
 				r := st.request(lineID)
 				r.Lines = append(r.Lines, l)
-				if up != "" {
-					discover(up)
-					st.link(lineID, up)
+				for _, c := range callees {
+					discover(c)
+					if names[lineID] == nil {
+						names[lineID] = map[string]bool{}
+					}
+					names[lineID][c] = true
 				}
 				if caller != "" && isID(caller) {
 					r.ClaimedBy = caller
+					claimed[lineID] = caller
 				}
 			}
+			var err error
 			if src.query != nil {
 				err = src.query(frontier, handle)
 			} else {
@@ -240,8 +277,92 @@ func trace(id string, sources []source, warn io.Writer) *story {
 		}
 		frontier = next
 	}
+	st.Truncated = len(frontier) > 0
+	for _, name := range st.Files {
+		if c := perSource[name]; c != nil && c[0] > 0 && c[0] == c[1] {
+			st.NotJSON = append(st.NotJSON, name)
+		}
+	}
+	for caller, callees := range names {
+		for callee := range callees {
+			if claimed[callee] == caller {
+				st.link(caller, callee)
+			}
+		}
+	}
+	st.prune(claimed, names)
 	st.order()
 	return st
+}
+
+// callees returns the ids the line names as services its request called:
+// upstream_id and the entries of calls.
+func (l *line) callees() []string {
+	var out []string
+	if up := l.str("upstream_id"); up != "" {
+		out = append(out, strings.ToLower(up))
+	}
+	if calls, ok := l.fields["calls"].([]any); ok {
+		for _, c := range calls {
+			if s, ok := c.(string); ok {
+				out = append(out, strings.ToLower(s))
+			}
+		}
+	}
+	return out
+}
+
+// prune keeps in the story the requests reachable from its id through
+// confirmed links, and lists the others that touched it as unconfirmed
+// claims.
+func (st *story) prune(claimed map[string]string, names map[string]map[string]bool) {
+	reach := map[string]bool{st.ID: true}
+	queue := []string{st.ID}
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		r := st.Requests[id]
+		if r == nil {
+			continue
+		}
+		near := append([]string{r.CalledBy}, r.Calls...)
+		for _, o := range near {
+			if o != "" && !reach[o] {
+				reach[o] = true
+				queue = append(queue, o)
+			}
+		}
+	}
+	for id, r := range st.Requests {
+		if reach[id] || len(r.Lines) == 0 {
+			continue
+		}
+		client := claimed[id]
+		if !reach[client] {
+			client = ""
+			for callee := range names[id] {
+				if reach[callee] {
+					client = callee
+				}
+			}
+		}
+		if client != "" {
+			st.claim(client, id, r.Lines[0])
+		}
+		delete(st.Requests, id)
+	}
+	for _, r := range st.Requests {
+		keep := r.Calls[:0]
+		for _, c := range r.Calls {
+			if reach[c] {
+				keep = append(keep, c)
+			}
+		}
+		r.Calls = keep
+		if !reach[r.CalledBy] {
+			r.CalledBy = ""
+		}
+	}
 }
 
 func (st *story) request(id string) *request {

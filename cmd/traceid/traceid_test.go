@@ -122,7 +122,7 @@ func TestExitCodesAndMessages(t *testing.T) {
 		stdout string
 		stderr string
 	}{
-		{"found", []string{id, log}, "", 0, "Scanned 3 lines in 1 logs; 1 lines were not JSON and were skipped.", ""},
+		{"found", []string{id, log}, "", 0, "Scanned 3 lines in 1 log; 1 line was not JSON and skipped.", ""},
 		{"upper case id", []string{strings.ToUpper(id), log}, "", 0, "[offers] request " + id, ""},
 		{"unknown id", []string{"01a21433-0000-7000-8000-000000000000", log}, "", 1, "", "no log line has id"},
 		{"malformed id", []string{"ticket-42", log}, "", 2, "", "is not a 360X error id"},
@@ -186,7 +186,7 @@ func TestStreamsInConstantMemory(t *testing.T) {
 		return &generated{lines: lines, at: lines / 2, id: id}, nil
 	}}
 	var st *story
-	growth := float64(peakHeapGrowth(func() { st = trace(id, []source{src}, io.Discard) }))
+	growth := float64(peakHeapGrowth(func() { st = trace(id, []source{src}, window{now: time.Now(), retention: 100 * 365 * 24 * time.Hour}, io.Discard) }))
 	require.Equal(t, []string{id}, st.Order)
 	assert.EqualValues(t, lines+lines/1000, st.LinesScanned)
 	assert.EqualValues(t, lines/1000, st.BadLines)
@@ -204,7 +204,7 @@ func BenchmarkTrace1GB(b *testing.B) {
 	}}
 	for b.Loop() {
 		var st *story
-		growth := peakHeapGrowth(func() { st = trace(id, []source{src}, io.Discard) })
+		growth := peakHeapGrowth(func() { st = trace(id, []source{src}, window{now: time.Now(), retention: 100 * 365 * 24 * time.Hour}, io.Discard) })
 		if len(st.Order) != 1 {
 			b.Fatal("the id was not found")
 		}

@@ -159,7 +159,7 @@ func Query(ctx context.Context, client *http.Client, base, query string, fn func
 		return fmt.Errorf("the store answered %s: %s", resp.Status, bytes.TrimSpace(msg))
 	}
 	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	for sc.Scan() {
 		if len(bytes.TrimSpace(sc.Bytes())) > 0 {
 			fn(sc.Bytes())
