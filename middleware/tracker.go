@@ -97,8 +97,8 @@ type tracker struct {
 	goPanics  []*PanicError
 	calls     []string // ids of the answers of the services the request called
 	abort     bool     // end the connection broken when the handler returns
-	abortedBy bool // the handler panicked with http.ErrAbortHandler
-	errorLine bool // the request's line was an error line (for late panics)
+	abortedBy bool     // the handler panicked with http.ErrAbortHandler
+	errorLine bool     // the request's line was an error line (for late panics)
 }
 
 type trackerKey struct{}

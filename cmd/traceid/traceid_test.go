@@ -186,7 +186,9 @@ func TestStreamsInConstantMemory(t *testing.T) {
 		return &generated{lines: lines, at: lines / 2, id: id}, nil
 	}}
 	var st *story
-	growth := float64(peakHeapGrowth(func() { st = trace(id, []source{src}, window{now: time.Now(), retention: 100 * 365 * 24 * time.Hour}, io.Discard) }))
+	growth := float64(peakHeapGrowth(func() {
+		st = trace(id, []source{src}, window{now: time.Now(), retention: 100 * 365 * 24 * time.Hour}, io.Discard)
+	}))
 	require.Equal(t, []string{id}, st.Order)
 	assert.EqualValues(t, lines+lines/1000, st.LinesScanned)
 	assert.EqualValues(t, lines/1000, st.BadLines)
@@ -204,7 +206,9 @@ func BenchmarkTrace1GB(b *testing.B) {
 	}}
 	for b.Loop() {
 		var st *story
-		growth := peakHeapGrowth(func() { st = trace(id, []source{src}, window{now: time.Now(), retention: 100 * 365 * 24 * time.Hour}, io.Discard) })
+		growth := peakHeapGrowth(func() {
+			st = trace(id, []source{src}, window{now: time.Now(), retention: 100 * 365 * 24 * time.Hour}, io.Discard)
+		})
 		if len(st.Order) != 1 {
 			b.Fatal("the id was not found")
 		}
