@@ -173,7 +173,7 @@ func fields(t reflect.Type) []field {
 		if name == "" {
 			name = f.Name
 		}
-		out = append(out, field{name: name, typ: f.Type, required: hasOption(opts, "required"), quoted: hasOption(opts, "string") && quotable(f.Type)})
+		out = append(out, field{name: name, typ: f.Type, required: hasOption(f.Tag.Get("jsonbody"), "required"), quoted: hasOption(opts, "string") && quotable(f.Type)})
 	}
 	return out
 }

@@ -13,9 +13,9 @@ import (
 // newOffer is a model: json tags name the attributes, the "required" option
 // marks the ones that must be there, Validate holds the domain rules.
 type newOffer struct {
-	Product  string  `json:"product,required"`
-	Price    float64 `json:"price,required"`
-	Currency string  `json:"currency,required"`
+	Product  string  `json:"product" jsonbody:"required"`
+	Price    float64 `json:"price" jsonbody:"required"`
+	Currency string  `json:"currency" jsonbody:"required"`
 }
 
 func (o newOffer) Validate() []apierror.Attribute {

@@ -25,9 +25,12 @@
 //   - a body whose JSON does not fit the model: 400 invalid_model naming
 //     every offending attribute by its JSON path ("items[0].price") with
 //     the reason: the wrong type ("must be an integer" for 1.5, "must be a
-//     string"), a required attribute that is missing or null (a field whose
-//     json tag has the option "required": `json:"price,required"`), and an
-//     unknown attribute when [DisallowUnknownFields] is given;
+//     string"), a required attribute that is missing or null (a field
+//     tagged `jsonbody:"required"`, beside its json tag:
+//     `json:"price" jsonbody:"required"`; a tag of its own, since
+//     encoding/json and the tools that check json tags know no such
+//     option), and an unknown attribute when [DisallowUnknownFields] is
+//     given;
 //   - a model whose Validate method ([Validator]) names attributes, or any
 //     value nested in it (a field, an item, a map value) whose own Validate
 //     does: 400 invalid_model with them, a nested one's paths put under

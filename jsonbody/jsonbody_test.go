@@ -15,8 +15,8 @@ import (
 )
 
 type item struct {
-	SKU   string  `json:"sku,required"`
-	Price float64 `json:"price,required"`
+	SKU   string  `json:"sku" jsonbody:"required"`
+	Price float64 `json:"price" jsonbody:"required"`
 }
 
 // Validate is an item's own rule: the order's error names it under the
@@ -29,8 +29,8 @@ func (i *item) Validate() []apierror.Attribute {
 }
 
 type order struct {
-	Product  string            `json:"product,required"`
-	Quantity int               `json:"quantity,required"`
+	Product  string            `json:"product" jsonbody:"required"`
+	Quantity int               `json:"quantity" jsonbody:"required"`
 	Price    float64           `json:"price"`
 	Currency string            `json:"currency"`
 	Items    []item            `json:"items"`
@@ -183,7 +183,7 @@ func TestDecodeEdges(t *testing.T) {
 		B *bool   `json:"b,string"`
 	}
 	type dup struct {
-		B string `json:"b,required"`
+		B string `json:"b" jsonbody:"required"`
 		A int    `json:"a"`
 	}
 	type keys struct {

@@ -19,8 +19,8 @@ import (
 
 // settlement is an existing handler's model; Validate holds its rules.
 type settlement struct {
-	Offer  string  `json:"offer,required"`
-	Amount float64 `json:"amount,required"`
+	Offer  string  `json:"offer" jsonbody:"required"`
+	Amount float64 `json:"amount" jsonbody:"required"`
 }
 
 func (s settlement) Validate() []apierror.Attribute {

@@ -126,7 +126,7 @@ func matrixColumns() []matrixColumn {
 		}},
 		{name: "http-error-401", status: 401, handler: func(*matrixEnv) http.Handler {
 			// as go-chi/jwtauth writes it
-			return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "Unauthorized", 401) })
+			return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "Unauthorized", http.StatusUnauthorized) })
 		}},
 		{name: "http-error-500", status: 500, handler: func(*matrixEnv) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "secret-foreign-5xx", 500) })
@@ -216,6 +216,7 @@ func matrixRows() []matrixRow {
 		}},
 		{name: "chi-Timeout", build: matrixChi(chimw.Timeout(2 * time.Second))},
 		{name: "chi-Throttle", build: matrixChi(chimw.Throttle(100))},
+		//lint:ignore SA1019 deprecated, and still in the stacks services build: the matrix covers it
 		{name: "chi-RealIP", build: matrixChi(chimw.RealIP)},
 		{name: "chi-RequestID", build: matrixChi(chimw.RequestID)},
 		{name: "chi-Recoverer-inside", build: matrixChi(chimw.Recoverer)},
@@ -224,6 +225,7 @@ func matrixRows() []matrixRow {
 		{name: "chi-SetHeader-Cache-Control", build: matrixChi(chimw.SetHeader("Cache-Control", "max-age=60"))},
 		{name: "chi-NoCache", build: matrixChi(chimw.NoCache)},
 		{name: "chi-AllowContentType", build: matrixChi(chimw.AllowContentType("application/json"))},
+		//lint:ignore SA1019 deprecated, and still in the stacks services build: the matrix covers it
 		{name: "httprate-LimitByIP", build: matrixChi(httprate.LimitByIP(1000, time.Minute))},
 		{name: "http-TimeoutHandler", build: matrixChi(func(h http.Handler) http.Handler {
 			return http.TimeoutHandler(h, 2*time.Second, "")

@@ -178,10 +178,10 @@ func (a *app) deleteOffer(w http.ResponseWriter, r *http.Request) error {
 // offerInput is the body of POST /participant/offers: jsonbody checks the
 // types and the required attributes, Validate the domain rules.
 type offerInput struct {
-	Product  string  `json:"product,required"`
-	Price    float64 `json:"price,required"`
-	Currency string  `json:"currency,required"`
-	Quantity int     `json:"quantity,required"`
+	Product  string  `json:"product" jsonbody:"required"`
+	Price    float64 `json:"price" jsonbody:"required"`
+	Currency string  `json:"currency" jsonbody:"required"`
+	Quantity int     `json:"quantity" jsonbody:"required"`
 }
 
 // Validate names every attribute that breaks a rule of the offers API.

@@ -81,8 +81,8 @@ func errorRouteLatencies(t *testing.T, n int, demos ...*piped) [][]time.Duration
 
 func p99(sorted []time.Duration) time.Duration { return sorted[len(sorted)*99/100] }
 
-// stop sends SIGTERM and returns the exit error and how long the exit took.
-func (p *piped) stop(t *testing.T) (error, time.Duration) {
+// stop sends SIGTERM and returns how long the exit took and the exit error.
+func (p *piped) stop(t *testing.T) (time.Duration, error) {
 	t.Helper()
 	start := time.Now()
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
@@ -90,10 +90,10 @@ func (p *piped) stop(t *testing.T) (error, time.Duration) {
 	go func() { done <- p.cmd.Wait() }()
 	select {
 	case err := <-done:
-		return err, time.Since(start)
+		return time.Since(start), err
 	case <-time.After(15 * time.Second):
 		t.Fatal("no exit within 15 s of SIGTERM")
-		return nil, 0
+		return 0, nil
 	}
 }
 
@@ -224,7 +224,7 @@ func TestLogSinkFaults(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := tc.p
-			err, took := p.stop(t)
+			took, err := p.stop(t)
 			require.NoError(t, err, "exit 0; stderr: %s", p.stderr.String())
 			assert.LessOrEqual(t, took, grace+time.Second, "exit within the grace plus 1 s")
 
@@ -271,7 +271,7 @@ func TestShutdown(t *testing.T) {
 		p := startPiped(t, "-shutdown-timeout", "500ms", "-quote-timeout", "5s")
 		readAt(p.read, 0)
 		inFlight := quote(p)
-		err, took := p.stop(t)
+		took, err := p.stop(t)
 		require.NoError(t, err, "exit 0 whatever is in flight; stderr: %s", p.stderr.String())
 		assert.LessOrEqual(t, took, 1500*time.Millisecond, "the grace is a hard limit")
 		assert.Error(t, <-inFlight, "the request still in flight was cut off")
@@ -280,7 +280,7 @@ func TestShutdown(t *testing.T) {
 		p := startPiped(t, "-shutdown-timeout", "500ms", "-quote-timeout", "5s")
 		log := readAt(p.read, 0)
 		quote(p)
-		err, _ := p.stop(t)
+		_, err := p.stop(t)
 		require.NoError(t, err)
 		for _, l := range logLines(t, string(log.bytes())) {
 			if l["path"] == "/api/v1/participant/offers/1004/quote" && l["message"] != "quote requested" {
@@ -302,7 +302,7 @@ func TestShutdown(t *testing.T) {
 			}
 			resp.Body.Close()
 		}
-		err, took := p.stop(t)
+		took, err := p.stop(t)
 		require.NoError(t, err, "exit 0; stderr: %s", p.stderr.String())
 		assert.LessOrEqual(t, took, 2*time.Second, "the grace plus 1 s")
 		assert.Contains(t, p.stderr.String(), "did not finish within the grace")
@@ -311,7 +311,7 @@ func TestShutdown(t *testing.T) {
 		p := startPiped(t, "-shutdown-timeout", "5s", "-quote-timeout", "5s")
 		readAt(p.read, 0)
 		inFlight := quote(p)
-		err, took := p.stop(t)
+		took, err := p.stop(t)
 		require.NoError(t, err)
 		assert.NoError(t, <-inFlight, "-quote-timeout of 5 s lets the 2 s pricing call finish, and the grace lets it answer")
 		assert.Less(t, took, 5*time.Second)
