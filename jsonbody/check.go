@@ -149,12 +149,15 @@ type field struct {
 	name     string
 	typ      reflect.Type
 	required bool
-	quoted   bool // the "string" option: a number or boolean sent as a JSON string
+	quoted   bool  // the "string" option: a number or boolean sent as a JSON string
+	index    []int // for reflect.Value.FieldByIndexErr
 }
 
 // fields returns t's JSON fields in declaration order, the fields of
 // embedded structs in place.
-func fields(t reflect.Type) []field {
+func fields(t reflect.Type) []field { return fieldsAt(t, nil) }
+
+func fieldsAt(t reflect.Type, at []int) []field {
 	var out []field
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -162,9 +165,10 @@ func fields(t reflect.Type) []field {
 		if tag == "-" {
 			continue
 		}
+		index := append(append([]int(nil), at...), i)
 		name, opts, _ := strings.Cut(tag, ",")
 		if f.Anonymous && name == "" && deref(f.Type).Kind() == reflect.Struct {
-			out = append(out, fields(deref(f.Type))...)
+			out = append(out, fieldsAt(deref(f.Type), index)...)
 			continue
 		}
 		if !f.IsExported() {
@@ -173,7 +177,8 @@ func fields(t reflect.Type) []field {
 		if name == "" {
 			name = f.Name
 		}
-		out = append(out, field{name: name, typ: f.Type, required: hasOption(f.Tag.Get("jsonbody"), "required"), quoted: hasOption(opts, "string") && quotable(f.Type)})
+		out = append(out, field{name: name, typ: f.Type, required: hasOption(f.Tag.Get("jsonbody"), "required"),
+			quoted: hasOption(opts, "string") && quotable(f.Type), index: index})
 	}
 	return out
 }

@@ -228,3 +228,31 @@ func TestDecodeEdges(t *testing.T) {
 	assert.Less(t, len(e.Detail), 2000, "the detail names 20 and counts the rest")
 	assert.Contains(t, e.Detail, "and 9980 more")
 }
+
+type inner struct {
+	X int `json:"x"`
+}
+
+func (i inner) Validate() []apierror.Attribute {
+	if i.X < 0 {
+		return []apierror.Attribute{apierror.Attr("x", "must not be negative")}
+	}
+	return nil
+}
+
+// TestValidateThroughEmbeddedStructs: an exported embedded struct's rules
+// apply under the flattened path; an unexported one is no panic.
+func TestValidateThroughEmbeddedStructs(t *testing.T) {
+	type withExported struct {
+		inner
+		Y int `json:"y"`
+	}
+	type Outer struct {
+		*inner
+	}
+	err := jsonbody.Decode(httptest.NewRecorder(), request("application/json", `{"x":-1,"y":2}`), &withExported{})
+	require.Error(t, err)
+	assert.NotPanics(t, func() {
+		_ = jsonbody.Decode(httptest.NewRecorder(), request("application/json", `{"x":1}`), &Outer{})
+	})
+}

@@ -59,42 +59,23 @@ func walkValidate(v reflect.Value, path string, attrs *[]apierror.Attribute, dep
 	}
 }
 
-// walkFields walks the JSON fields of the struct v, the fields of embedded
-// structs under the same path.
+// walkFields walks the JSON fields of the struct v (those of embedded
+// structs under the same path, as encoding/json flattens them).
 func walkFields(v reflect.Value, path string, attrs *[]apierror.Attribute, depth int) {
-	t := v.Type()
-	for i := range t.NumField() {
-		f := t.Field(i)
-		tag := f.Tag.Get("json")
-		if tag == "-" {
-			continue
+	for _, f := range fields(v.Type()) {
+		fv, err := v.FieldByIndexErr(f.index)
+		if err != nil {
+			continue // through a nil embedded pointer
 		}
-		name, _, _ := strings.Cut(tag, ",")
-		if f.Anonymous && name == "" && deref(f.Type).Kind() == reflect.Struct {
-			fv := v.Field(i)
-			for fv.Kind() == reflect.Pointer {
-				if fv.IsNil() {
-					break
-				}
-				fv = fv.Elem()
-			}
-			if fv.Kind() == reflect.Struct {
-				walkFields(fv, path, attrs, depth)
-			}
-			continue
-		}
-		if !f.IsExported() {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		walkValidate(v.Field(i), join(path, name), attrs, depth+1)
+		walkValidate(fv, join(path, f.name), attrs, depth+1)
 	}
 }
 
 // asValidator returns v (or its address) as a Validator, if it is one.
 func asValidator(v reflect.Value) (Validator, bool) {
+	if !v.CanInterface() {
+		return nil, false // reached through an unexported field
+	}
 	if v.CanAddr() && v.Addr().Type().Implements(validatorType) {
 		return v.Addr().Interface().(Validator), true
 	}
