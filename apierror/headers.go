@@ -47,21 +47,41 @@ func isBearer(challenge string) bool {
 }
 
 // retryAfter returns h's Retry-After in whole seconds: as given when it is
-// already a number of seconds, rounded up from now when it is an HTTP date
-// (RFC 9110, section 10.2.3); false when it is absent or neither.
+// already a number of seconds, rounded up from now when it is an HTTP date;
+// false when it is absent or neither.
 func retryAfter(h http.Header, now func() time.Time) (string, bool) {
 	v := h["Retry-After"]
 	if len(v) == 0 {
 		return "", false
 	}
-	s := strings.TrimSpace(v[0])
+	d, date, ok := parseRetryAfter(v[0], now)
+	switch {
+	case !ok:
+		return "", false
+	case date:
+		return retryAfterSeconds(d), true
+	}
+	return strconv.FormatInt(int64(d/time.Second), 10), true
+}
+
+// ParseRetryAfter returns the wait a Retry-After header value v gives: a
+// number of seconds, or an HTTP date (RFC 9110, section 10.2.3) less now,
+// which may be negative; false when v is neither.
+func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	d, _, ok := parseRetryAfter(v, func() time.Time { return now })
+	return d, ok
+}
+
+// parseRetryAfter is ParseRetryAfter that also says whether v was a date.
+func parseRetryAfter(v string, now func() time.Time) (d time.Duration, date, ok bool) {
+	s := strings.TrimSpace(v)
 	if n, err := strconv.ParseUint(s, 10, 31); err == nil {
-		return strconv.FormatUint(n, 10), true
+		return time.Duration(n) * time.Second, false, true
 	}
 	if t, err := http.ParseTime(s); err == nil {
-		return retryAfterSeconds(t.Sub(now())), true
+		return t.Sub(now()), true, true
 	}
-	return "", false
+	return 0, false, false
 }
 
 // RequestPath returns the path of req's target as the client sent it: the

@@ -73,12 +73,8 @@ func (t *tracker) foreignError(status int, body []byte) *apierror.Error {
 // retryAfter returns the wait that the response's Retry-After header gives,
 // in seconds or as an HTTP date, or apierror.DefaultRetryAfter.
 func (t *tracker) retryAfter() time.Duration {
-	v := strings.TrimSpace(t.w.Header().Get("Retry-After"))
-	if n, err := strconv.ParseUint(v, 10, 31); err == nil {
-		return time.Duration(n) * time.Second
-	}
-	if at, err := http.ParseTime(v); err == nil {
-		return max(at.Sub(t.cfg.now()), 0)
+	if d, ok := apierror.ParseRetryAfter(t.w.Header().Get("Retry-After"), t.cfg.now()); ok {
+		return max(d, 0)
 	}
 	return apierror.DefaultRetryAfter
 }

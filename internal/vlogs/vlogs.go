@@ -43,9 +43,9 @@ const maxBatch = 256 << 10
 // NewShipper returns a Shipper for the VictoriaLogs server at base (for
 // example http://127.0.0.1:9428), sending what is waiting every interval.
 func NewShipper(base string, interval time.Duration) (*Shipper, error) {
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("vlogs: %q is not an http(s) URL of a VictoriaLogs server", base)
+	u, err := parseBase(base)
+	if err != nil {
+		return nil, fmt.Errorf("vlogs: %w", err)
 	}
 	s := &Shipper{
 		url:    u.JoinPath("/insert/jsonline").String() + "?" + insertParams,
@@ -136,12 +136,21 @@ func (s *Shipper) Close(ctx context.Context) error {
 	}
 }
 
+// parseBase returns base, the URL of a VictoriaLogs server, parsed.
+func parseBase(base string) (*url.URL, error) {
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%q is not an http(s) URL of a VictoriaLogs server", base)
+	}
+	return u, nil
+}
+
 // Query runs query (LogsQL) on the VictoriaLogs server at base and calls
 // fn with each line of the result, a JSON object, in the server's order.
 func Query(ctx context.Context, client *http.Client, base, query string, fn func(line []byte)) error {
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q is not an http(s) URL of a VictoriaLogs server", base)
+	u, err := parseBase(base)
+	if err != nil {
+		return err
 	}
 	form := url.Values{"query": {query}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.JoinPath("/select/logsql/query").String(), bytes.NewReader([]byte(form.Encode())))
