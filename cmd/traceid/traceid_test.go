@@ -50,32 +50,12 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 // TestTwoServiceChain: a client's id leads, through traceid on the two
 // services' logs, to the upstream's error line with its cause.
 func TestTwoServiceChain(t *testing.T) {
-	dir := t.TempDir()
-	logA, logB := filepath.Join(dir, "offers.log"), filepath.Join(dir, "pricing.log")
-
-	pricing := httptest.NewServer(middleware.Errors(middleware.WithLogger(fileLogger(t, logB, "pricing")), middleware.WithAccessLog(true))(
-		middleware.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-			return apierror.Internal(errors.New("pq: relation \"prices\" does not exist"))
-		})))
-	t.Cleanup(pricing.Close)
-	client := apiclient.NewClient(nil)
-	offers := httptest.NewServer(middleware.Errors(middleware.WithLogger(fileLogger(t, logA, "offers")), middleware.WithAccessLog(true))(
-		middleware.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-			req, _ := http.NewRequestWithContext(r.Context(), "GET", pricing.URL+"/prices/widget", nil)
-			resp, err := client.Do(req)
-			if e := apiclient.Failure("pricing", resp, err); e != nil {
-				return e
-			}
-			resp.Body.Close()
-			return nil
-		})))
-	t.Cleanup(offers.Close)
+	offers, stop, logA, logB := offersAndPricing(t, apierror.Internal(errors.New("pq: relation \"prices\" does not exist")))
 
 	resp, err := http.Get(offers.URL + "/api/v1/participant/offers/1001/quote")
 	require.NoError(t, err)
 	env := apierrortest.AssertEnvelope(t, resp, http.StatusBadGateway)
-	offers.Close() // flush: every handler has returned
-	pricing.Close()
+	stop() // every handler has returned: the logs are whole
 
 	var out, errOut bytes.Buffer
 	code := run([]string{env.ID, logA, logB}, nil, &out, &errOut)
@@ -296,29 +276,7 @@ func TestForgedClientIDIsNotFollowed(t *testing.T) {
 // 502's id and the two services' logs.
 func forgedChain(t *testing.T) (id, logA, logB string) {
 	t.Helper()
-	dir := t.TempDir()
-	logA, logB = filepath.Join(dir, "offers.log"), filepath.Join(dir, "pricing.log")
-	pricing := httptest.NewServer(middleware.Errors(middleware.WithLogger(fileLogger(t, logB, "pricing")))(
-		middleware.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-			return apierror.NotFound("Product discontinued has no price.")
-		})))
-	t.Cleanup(pricing.Close)
-	client := apiclient.NewClient(nil)
-	offers := httptest.NewServer(middleware.Errors(middleware.WithLogger(fileLogger(t, logA, "offers")))(
-		middleware.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-			if r.URL.Path != "/quote" {
-				return apierror.InvalidToken() // what an anonymous caller gets
-			}
-			req, _ := http.NewRequestWithContext(r.Context(), "GET", pricing.URL+"/prices/discontinued", nil)
-			resp, err := client.Do(req)
-			if e := apiclient.Failure("pricing", resp, err); e != nil {
-				return e
-			}
-			resp.Body.Close()
-			return nil
-		})))
-	t.Cleanup(offers.Close)
-
+	offers, stop, logA, logB := offersAndPricing(t, apierror.NotFound("Product discontinued has no price."))
 	resp, err := http.Get(offers.URL + "/quote")
 	require.NoError(t, err)
 	env := apierrortest.AssertEnvelope(t, resp, http.StatusBadGateway)
@@ -329,9 +287,38 @@ func forgedChain(t *testing.T) (id, logA, logB string) {
 		require.NoError(t, err)
 		resp.Body.Close()
 	}
-	offers.Close() // every handler has returned: the logs are whole
-	pricing.Close()
+	stop() // every handler has returned: the logs are whole
 	return env.ID, logA, logB
+}
+
+// offersAndPricing starts two services, each logging JSON lines to a file
+// of its own as in production: pricing answers every call with
+// pricingAnswer; offers answers /…/quote by calling pricing (apiclient)
+// and anything else with a 401, as to an anonymous caller. stop closes
+// both, waiting for their handlers: then the logs are whole.
+func offersAndPricing(t *testing.T, pricingAnswer error) (offers *httptest.Server, stop func(), logA, logB string) {
+	t.Helper()
+	dir := t.TempDir()
+	logA, logB = filepath.Join(dir, "offers.log"), filepath.Join(dir, "pricing.log")
+	pricing := httptest.NewServer(middleware.Errors(middleware.WithLogger(fileLogger(t, logB, "pricing")), middleware.WithAccessLog(true))(
+		middleware.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error { return pricingAnswer })))
+	client := apiclient.NewClient(nil)
+	offers = httptest.NewServer(middleware.Errors(middleware.WithLogger(fileLogger(t, logA, "offers")), middleware.WithAccessLog(true))(
+		middleware.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+			if !strings.HasSuffix(r.URL.Path, "/quote") {
+				return apierror.InvalidToken()
+			}
+			req, _ := http.NewRequestWithContext(r.Context(), "GET", pricing.URL+"/prices/widget", nil)
+			resp, err := client.Do(req)
+			if e := apiclient.Failure("pricing", resp, err); e != nil {
+				return e
+			}
+			resp.Body.Close()
+			return nil
+		})))
+	stop = func() { offers.Close(); pricing.Close() }
+	t.Cleanup(stop)
+	return offers, stop, logA, logB
 }
 
 // TestConsoleLogSaysItNeedsJSON: a console-format log is not read, and
