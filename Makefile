@@ -1,5 +1,9 @@
 # The 360X error kit. `make help` lists the targets.
 
+# bash with pipefail, so that a failing command piped into tee fails the target.
+SHELL         := bash
+.SHELLFLAGS   := -o pipefail -ec
+
 GO            ?= go
 STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCHSTAT     := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
@@ -11,6 +15,8 @@ FUZZTIME      ?= 30s
 BENCHCOUNT    ?= 10
 BENCHTIME     ?= 500ms
 LOADTIME      ?= 10s
+LOADROUNDS    ?= 5
+TRACECOUNT    ?= 5
 LOADTIME_RECONCILE ?= 30s
 LOADRATE      ?= 240
 # package:FuzzTarget pairs that `make fuzz` runs, each for FUZZTIME.
@@ -39,6 +45,7 @@ test: victorialogs ## vet, every test with -race (a real VictoriaLogs on loopbac
 	$(GO) vet ./...
 	VICTORIALOGS_BIN=$(CURDIR)/bin/victoria-logs ERRKIT_REQUIRE_VICTORIALOGS=1 $(GO) test -race -count=1 ./...
 	$(GO) run ./tools/loadtest -duration 5s
+	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./budgets
 
 loadtest: ## the demo under vegeta for LOADTIME_RECONCILE (default 30s), every id reconciled with the log
 	$(GO) run ./tools/loadtest -duration $(LOADTIME_RECONCILE) -rate $(LOADRATE)
@@ -56,11 +63,11 @@ fuzz: ## run each fuzz target for FUZZTIME (default 30s); findings land in testd
 		$(GO) test ./$$pkg -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME); \
 	done
 
-bench: ## benchmarks vs chi, hlog, echo and a naive writer; budgets; throughput under vegeta (see BENCHMARKS.md)
+bench: ## benchmarks vs chi, hlog, echo and a naive writer, traceid vs grep, the demo under vegeta; then the budgets (exit 1 on a miss; see BENCHMARKS.md)
 	mkdir -p bench/out
 	cd bench && $(GO) test -run='^$$' -bench='Happy|Error|Panic' -benchmem -count=$(BENCHCOUNT) -benchtime=$(BENCHTIME) -timeout=60m . | tee out/bench.txt
 	cd bench && $(GO) test -run='^$$' -bench=Parallel -benchmem -count=$(BENCHCOUNT) -benchtime=$(BENCHTIME) -cpu=1,2 . | tee out/parallel.txt
-	cd bench && cat out/bench.txt out/parallel.txt > out/all.txt && $(GO) run $(BENCHSTAT) out/all.txt | tee out/benchstat.txt
-	cd bench && $(GO) run ./budgets out/all.txt | tee out/budgets.txt
-	cd bench && $(GO) run ./throughput -duration $(LOADTIME) | tee out/throughput.txt
-	$(GO) test -run='^$$' -bench=Trace1GB -benchtime=1x ./cmd/traceid | tee bench/out/traceid.txt
+	$(GO) test -run='^$$' -bench=TraceID -benchtime=1x -count=$(TRACECOUNT) -timeout=30m ./cmd/traceid | tee bench/out/traceid.txt
+	cd bench && $(GO) run ./throughput -duration $(LOADTIME) -rounds $(LOADROUNDS) | tee out/throughput.txt
+	cd bench && $(GO) run $(BENCHSTAT) out/bench.txt out/parallel.txt | tee out/benchstat.txt
+	cd bench && $(GO) run ./budgets out/bench.txt out/parallel.txt out/traceid.txt out/throughput.txt | tee out/budgets.txt

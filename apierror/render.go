@@ -156,8 +156,18 @@ func (r *Renderer) Write(w http.ResponseWriter, req *http.Request, e *Error) Env
 //     and one that is neither is dropped.
 func (r *Renderer) WriteEnvelope(w http.ResponseWriter, req *http.Request, e *Error, env Envelope) {
 	h := w.Header()
-	for _, k := range successHeaders {
-		delete(h, k)
+	if len(h) < len(successHeaders) {
+		// Usually just X-Request-Id: fewer lookups to walk the map than
+		// to look each success header up.
+		for k := range h {
+			if isSuccessHeader(k) {
+				delete(h, k)
+			}
+		}
+	} else {
+		for _, k := range successHeaders {
+			delete(h, k)
+		}
 	}
 	if e != nil {
 		for k, v := range e.Header {
@@ -207,6 +217,11 @@ func ownedHeader(k string) bool {
 	case "Content-Type", "X-Content-Type-Options", "Cache-Control", "X-Request-Id":
 		return true
 	}
+	return isSuccessHeader(k)
+}
+
+// isSuccessHeader reports whether k (canonical) is one of successHeaders.
+func isSuccessHeader(k string) bool {
 	for _, s := range successHeaders {
 		if k == s {
 			return true

@@ -263,3 +263,56 @@ func TestNewIDIsUUIDv7WithTheTime(t *testing.T) {
 	assert.False(t, issued.Before(before), "%s before %s", issued, before)
 	assert.False(t, issued.After(after))
 }
+
+func TestNewIDAtCarriesTheTimeAndSortsByIt(t *testing.T) {
+	base := time.Date(2026, 11, 26, 1, 2, 3, 123_456_789, time.UTC)
+	var prev string
+	for i := range 2000 {
+		at := base.Add(time.Duration(i) * 300 * time.Nanosecond) // more than 1/4096 ms apart
+		id := apierror.NewIDAt(at)
+		u, err := uuid.Parse(id)
+		require.NoError(t, err)
+		assert.Equal(t, id, u.String(), "canonical lower-case form")
+		assert.Equal(t, uuid.Version(7), u.Version())
+		assert.Equal(t, uuid.RFC4122, u.Variant())
+		sec, nsec := u.Time().UnixTime()
+		assert.Equal(t, at.Truncate(time.Millisecond), time.Unix(sec, nsec).UTC(), "millisecond prefix of %s", id)
+		if prev != "" {
+			require.Less(t, prev, id, "ids made 300 ns apart sort in the order they were made")
+		}
+		prev = id
+	}
+}
+
+func TestNewIDAtSameInstantIsStillUnique(t *testing.T) {
+	at := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	seen := map[string]bool{}
+	for range 100_000 {
+		id := apierror.NewIDAt(at)
+		require.False(t, seen[id], "duplicate id %s", id)
+		seen[id] = true
+	}
+}
+
+// BenchmarkNewID compares this package's generator with google/uuid's
+// NewV7 (the one it replaced), serially and in parallel (-cpu 1,2).
+func BenchmarkNewID(b *testing.B) {
+	var sink string
+	for _, g := range []struct {
+		name string
+		gen  func() string
+	}{
+		{"NewID", apierror.NewID},
+		{"google-uuid-NewV7", func() string { return uuid.Must(uuid.NewV7()).String() }},
+	} {
+		b.Run(g.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					sink = g.gen()
+				}
+			})
+		})
+	}
+	_ = sink
+}

@@ -7,6 +7,7 @@
 package bench
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"log"
@@ -193,9 +194,30 @@ func echoPanic() http.Handler {
 	return e
 }
 
+// stackLines counts the log lines that carry a stack, so that the panic
+// benchmark shows the stack logged, not just the 500 sent.
+type stackLines struct{ n int }
+
+func (s *stackLines) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte(`"stack":`)) {
+		s.n++
+	}
+	return len(p), nil
+}
+
 func BenchmarkPanic(b *testing.B) {
 	quietStderr(b)
-	b.Run("errkit", func(b *testing.B) { serve(b, errkitRouter(http.HandlerFunc(boom)), 500) })
+	b.Run("errkit", func(b *testing.B) {
+		var lines stackLines
+		logger := zerolog.New(&lines).With().Timestamp().Logger()
+		r := chi.NewRouter()
+		r.Use(middleware.Errors(middleware.WithLogger(logger), middleware.WithAccessLog(true)))
+		r.Get("/api/v1/participant/offers/{id}", boom)
+		serve(b, r, 500)
+		if lines.n != b.N {
+			b.Fatalf("%d lines with a stack for %d panics", lines.n, b.N)
+		}
+	})
 	b.Run("chi", func(b *testing.B) { serve(b, chiRouter(http.HandlerFunc(boom), chimw.Recoverer), 500) })
 	b.Run("echo", func(b *testing.B) { serve(b, echoPanic(), 500) })
 }

@@ -189,7 +189,9 @@ func (t *tracker) keepLocked(rec errorRecord) *errorRecord {
 		t.first = rec
 		return &t.first
 	}
-	return &rec
+	kept := new(errorRecord) // not &rec, which would put every rec on the heap
+	*kept = rec
+	return kept
 }
 
 // recovered handles a panic of the handler chain; w is the writer of the

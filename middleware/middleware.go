@@ -34,7 +34,9 @@ import (
 type config struct {
 	logger     zerolog.Logger
 	now        func() time.Time
-	newID      func() string
+	newID      func() string          // WithIDGenerator's, or nil
+	idAt       func(time.Time) string // the request's id, from its start time
+	zerologKey any                    // the key zerolog.Ctx looks a logger up by
 	accessLog  bool
 	maxForeign int
 	observers  []func(ErrorEvent)
@@ -65,7 +67,8 @@ func WithClock(now func() time.Time) Option {
 }
 
 // WithIDGenerator sets the source of request ids. The default is
-// apierror.NewID (UUIDv7). It is called once per request and must be safe
+// apierror.NewIDAt (UUIDv7) at the time the request arrived, which spares
+// a reading of the clock. It is called once per request and must be safe
 // for concurrent use. Errors panics on nil.
 func WithIDGenerator(newID func() string) Option {
 	return func(c *config) {
@@ -94,12 +97,18 @@ func WithForeignBodyLimit(n int) Option {
 }
 
 func newConfig(opts []Option) *config {
-	c := &config{logger: zerolog.New(os.Stderr).With().Timestamp().Logger(), now: time.Now, newID: apierror.NewID, maxForeign: 1 << 10}
+	c := &config{logger: zerolog.New(os.Stderr).With().Timestamp().Logger(), now: time.Now, maxForeign: 1 << 10, zerologKey: zerologKey()}
 	for _, o := range opts {
 		o(c)
 	}
-
-	c.renderer = apierror.NewRenderer(apierror.WithClock(c.now), apierror.WithIDGenerator(c.newID))
+	rendererOpts := []apierror.Option{apierror.WithClock(c.now)}
+	if newID := c.newID; newID != nil {
+		c.idAt = func(time.Time) string { return newID() }
+		rendererOpts = append(rendererOpts, apierror.WithIDGenerator(newID))
+	} else {
+		c.idAt = apierror.NewIDAt
+	}
+	c.renderer = apierror.NewRenderer(rendererOpts...)
 	return c
 }
 

@@ -74,9 +74,14 @@ type tracker struct {
 	path     string // apierror.RequestPath(req)
 	clientID string
 	start    time.Time
-	logger   zerolog.Logger // the request's: cfg.logger with its id, in its context
-	traceID  string         // of the OpenTelemetry span in the request's context, if any
+	traceID  string // of the OpenTelemetry span in the request's context, if any
 	spanID   string
+
+	// rctx is the context of req: it holds t and the request's zerolog
+	// logger, which is made the first time zerolog.Ctx asks for it.
+	rctx       requestContext
+	loggerOnce sync.Once
+	logger     *zerolog.Logger
 
 	mu       sync.Mutex
 	phase    phase
@@ -103,23 +108,78 @@ type tracker struct {
 
 type trackerKey struct{}
 
+// requestContext is the context the handlers' request carries: the one
+// Errors received, plus the tracker and the request's zerolog logger. It
+// lives inside the tracker, so a request costs no allocation for it, and
+// the logger (a copy of the configured one with the request's id and
+// trace) is made only when a handler asks zerolog.Ctx for it: most
+// requests never do.
+type requestContext struct {
+	context.Context
+	t *tracker
+}
+
+// Value returns the tracker for trackerKey, the request's logger for
+// zerolog's key, and what the parent context holds for any other key.
+func (c *requestContext) Value(key any) any {
+	switch key {
+	case trackerKey{}:
+		return c.t
+	case c.t.cfg.zerologKey:
+		return c.t.contextLogger()
+	}
+	return c.Context.Value(key)
+}
+
+// contextLogger returns the request's zerolog logger: the configured one
+// with the request's id (and trace) on every line.
+func (t *tracker) contextLogger() *zerolog.Logger {
+	t.loggerOnce.Do(func() {
+		lc := t.cfg.logger.With().Str("id", t.id)
+		if t.traceID != "" {
+			lc = lc.Str("trace_id", t.traceID).Str("span_id", t.spanID)
+		}
+		l := lc.Logger()
+		t.logger = &l
+	})
+	return t.logger
+}
+
+// zerologKey returns the key zerolog.Ctx looks a logger up by. zerolog
+// keeps its key type unexported; asking zerolog.Ctx to look in a context
+// that notes the key it is asked for is how a middleware can answer for
+// it without storing a logger in every request's context.
+func zerologKey() any {
+	p := keyProbe{Context: context.Background()}
+	zerolog.Ctx(&p)
+	return p.key
+}
+
+type keyProbe struct {
+	context.Context
+	key any
+}
+
+func (p *keyProbe) Value(key any) any {
+	p.key = key
+	return nil
+}
+
 func newTracker(cfg *config, w http.ResponseWriter, r *http.Request) *tracker {
-	t := &tracker{cfg: cfg, w: w, orig: r, ctx: r.Context(), start: cfg.now(), id: cfg.newID(), path: apierror.RequestPath(r)}
+	start := cfg.now()
+	t := &tracker{cfg: cfg, w: w, orig: r, ctx: r.Context(), start: start, id: cfg.idAt(start), path: apierror.RequestPath(r)}
 	if v := r.Header["X-Request-Id"]; len(v) > 0 {
 		t.clientID, _ = SanitizeRequestID(v[0])
 	}
 	t.idHeader[0] = t.id
 	w.Header()["X-Request-Id"] = t.idHeader[:] // no allocation: the array is t's
-	lc := cfg.logger.With().Str("id", t.id)
-	if sc := trace.SpanContextFromContext(r.Context()); sc.IsValid() {
+	if sc := trace.SpanContextFromContext(t.ctx); sc.IsValid() {
 		// otelhttp (or any OpenTelemetry instrumentation) in front: the
 		// trace beside the 360X id, on every line.
 		t.traceID, t.spanID = sc.TraceID().String(), sc.SpanID().String()
-		lc = lc.Str("trace_id", t.traceID).Str("span_id", t.spanID)
 	}
-	t.logger = lc.Logger()
-	ctx := t.logger.WithContext(context.WithValue(r.Context(), trackerKey{}, t))
-	t.req = r.WithContext(ctx)
+	t.rctx = requestContext{Context: t.ctx, t: t}
+	t.req = r.WithContext(&t.rctx)
 	if r.Body != nil && r.Body != http.NoBody {
 		t.req.Body = &body{ReadCloser: r.Body, t: t}
 	} else {

@@ -1,14 +1,19 @@
-// Command budgets reads `go test -bench` output (several -count runs) and
-// checks the benchmark budgets of BENCHMARKS.md against the medians, all
-// from the same run. It prints one line per budget and exits 1 if any is
-// missed, so a regression is visible, not a number to eyeball.
+// Command budgets checks the performance budgets of BENCHMARKS.md against
+// the output of one `make bench` run: `go test -bench` lines of several
+// -count runs (the middleware benchmarks, the parallel ones at -cpu 1,2,
+// traceid against grep) and the throughput tool's lines, which use the
+// same format. Every budget is a ratio of medians taken from the same run,
+// so a machine's speed cancels out. It prints one line per budget and exits
+// 1 if any is missed or has no samples, so a regression fails the run
+// rather than becoming a number to eyeball.
 //
-//	go test -bench . -count 10 > bench.txt && go run ./budgets bench.txt
+//	go run ./budgets out/bench.txt out/parallel.txt out/traceid.txt out/throughput.txt
 package main
 
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"slices"
@@ -16,119 +21,175 @@ import (
 	"strings"
 )
 
-// line matches "BenchmarkHappy/errkit-2  1000  1234 ns/op  56 B/op  7 allocs/op".
-var line = regexp.MustCompile(`^(Benchmark\S+?)(?:-(\d+))?\s+\d+\s+([\d.]+) ns/op(?:\s+[\d.]+ B/op\s+([\d.]+) allocs/op)?`)
-
-type sample struct{ ns, allocs []float64 }
-
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: budgets FILE... (go test -bench output)")
+		os.Exit(2)
 	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
+	res := results{}
+	for _, name := range os.Args[1:] {
+		f, err := os.Open(name)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "budgets:", err)
+			os.Exit(2)
+		}
+		err = res.read(f)
+		f.Close()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "budgets: %s: %v\n", name, err)
+			os.Exit(2)
+		}
 	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	if verdicts := check(res, os.Stdout); verdicts.missed > 0 {
+		os.Exit(1)
+	}
 }
 
-func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: budgets bench.txt")
-		os.Exit(2)
-	}
-	f, err := os.Open(os.Args[1])
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "budgets:", err)
-		os.Exit(2)
-	}
-	defer f.Close()
-	samples := map[string]*sample{} // key: name, or name@cpu
-	sc := bufio.NewScanner(f)
+// results holds every sample of every metric: results[name][unit], where
+// name is the benchmark's name without "Benchmark", with "@N" appended
+// for -cpu N (a name without the suffix pools all of them).
+type results map[string]map[string][]float64
+
+// line matches "BenchmarkHappy/errkit-2  1000  1234 ns/op  56 B/op  7 allocs/op"
+// and any other value-unit pairs after the iteration count.
+var line = regexp.MustCompile(`^Benchmark(\S+?)(?:-(\d+))?\s+\d+\s+(.*)$`)
+
+func (res results) read(r io.Reader) error {
+	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		m := line.FindStringSubmatch(sc.Text())
 		if m == nil {
 			continue
 		}
-		name := strings.TrimPrefix(m[1], "Benchmark")
-		cpu := m[2]
+		name, cpu := m[1], m[2]
 		if cpu == "" {
 			cpu = "1"
 		}
-		ns, _ := strconv.ParseFloat(m[3], 64)
-		allocs, _ := strconv.ParseFloat(m[4], 64)
-		for _, key := range []string{name, name + "@" + cpu} {
-			s := samples[key]
-			if s == nil {
-				s = &sample{}
-				samples[key] = s
+		fields := strings.Fields(m[3])
+		for i := 0; i+1 < len(fields); i += 2 {
+			v, err := strconv.ParseFloat(fields[i], 64)
+			if err != nil {
+				return fmt.Errorf("%q: %w", sc.Text(), err)
 			}
-			s.ns = append(s.ns, ns)
-			s.allocs = append(s.allocs, allocs)
-		}
-	}
-	get := func(key string) (ns, allocs float64, ok bool) {
-		s := samples[key]
-		if s == nil {
-			return 0, 0, false
-		}
-		return median(s.ns), median(s.allocs), true
-	}
-	failed := false
-	check := func(budget string, met bool, format string, args ...any) {
-		verdict := "met"
-		if !met {
-			verdict, failed = "MISSED", true
-		}
-		fmt.Printf("%-7s %-60s %s\n", verdict, budget, fmt.Sprintf(format, args...))
-	}
-	missing := func(names ...string) bool {
-		for _, n := range names {
-			if _, _, ok := get(n); !ok {
-				fmt.Printf("skip    (no samples for %s)\n", n)
-				return true
+			for _, key := range []string{name, name + "@" + cpu} {
+				if res[key] == nil {
+					res[key] = map[string][]float64{}
+				}
+				res[key][fields[i+1]] = append(res[key][fields[i+1]], v)
 			}
 		}
-		return false
+	}
+	return sc.Err()
+}
+
+// median returns the median of the samples of name's unit, and whether
+// there were any.
+func (res results) median(name, unit string) (float64, bool) {
+	xs := slices.Clone(res[name][unit])
+	if len(xs) == 0 {
+		return 0, false
+	}
+	slices.Sort(xs)
+	if len(xs)%2 == 1 {
+		return xs[len(xs)/2], true
+	}
+	return (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2, true
+}
+
+// cpus returns the largest -cpu value name was run with.
+func (res results) cpus(name string) int {
+	most := 0
+	for key := range res {
+		if n, ok := strings.CutPrefix(key, name+"@"); ok {
+			if c, err := strconv.Atoi(n); err == nil && c > most {
+				most = c
+			}
+		}
+	}
+	return most
+}
+
+type tally struct{ met, missed int }
+
+// check prints a verdict per budget to w.
+func check(res results, w io.Writer) tally {
+	var t tally
+	verdict := func(budget string, ok bool, format string, args ...any) {
+		v := "met"
+		if ok {
+			t.met++
+		} else {
+			v = "MISSED"
+			t.missed++
+		}
+		fmt.Fprintf(w, "%-7s %-64s %s\n", v, budget, fmt.Sprintf(format, args...))
+	}
+	// get returns the medians of the named samples, or reports the budget
+	// missed for lack of them.
+	get := func(budget, unit string, names ...string) ([]float64, bool) {
+		out := make([]float64, len(names))
+		for i, n := range names {
+			v, ok := res.median(n, unit)
+			if !ok {
+				verdict(budget, false, "no %s samples for %s", unit, n)
+				return nil, false
+			}
+			out[i] = v
+		}
+		return out, true
 	}
 
-	if !missing("Happy/bare", "Happy/errkit", "Happy/chi", "Happy/hlog") {
-		bare, bareA, _ := get("Happy/bare")
-		this, thisA, _ := get("Happy/errkit")
-		chi, _, _ := get("Happy/chi")
-		hlog, _, _ := get("Happy/hlog")
-		check("happy: errkit <= 0.5 x chi's stack", this <= 0.5*chi, "%.0f ns vs %.0f ns: %.2f x", this, chi, this/chi)
-		check("happy: errkit < hlog's stack", this < hlog, "%.0f ns vs %.0f ns: %.2f x", this, hlog, this/hlog)
-		check("happy: <= 5 allocs over the bare router", thisA-bareA <= 5, "%.0f - %.0f = %.0f allocs (bare router %.0f ns)", thisA, bareA, thisA-bareA, bare)
+	const happy = "happy: (errkit - bare) <= 0.5 x (chi's stack - bare)"
+	if ns, ok := get(happy, "ns/op", "Happy/bare", "Happy/errkit", "Happy/chi"); ok {
+		bare, kit, chi := ns[0], ns[1], ns[2]
+		verdict(happy, kit-bare <= 0.5*(chi-bare), "%.0f vs %.0f ns over the bare router's %.0f: %.2f x",
+			kit-bare, chi-bare, bare, (kit-bare)/(chi-bare))
 	}
-	if !missing("Error/floor", "Error/errkit", "Error/naive") {
-		floor, _, _ := get("Error/floor")
-		this, thisA, _ := get("Error/errkit")
-		naive, naiveA, _ := get("Error/naive")
-		check("error: (errkit - floor) <= 0.5 x (naive - floor)", this-floor <= 0.5*(naive-floor),
-			"%.0f ns vs %.0f ns over the floor: %.2f x", this-floor, naive-floor, (this-floor)/(naive-floor))
-		check("error: allocs <= the naive writer's", thisA <= naiveA, "%.0f vs %.0f allocs", thisA, naiveA)
+	const happyAllocs = "happy: allocs <= the bare router's + 5"
+	if a, ok := get(happyAllocs, "allocs/op", "Happy/bare", "Happy/errkit"); ok {
+		verdict(happyAllocs, a[1] <= a[0]+5, "%.0f vs %.0f allocs: %+.0f", a[1], a[0], a[1]-a[0])
 	}
-	if !missing("Panic/errkit", "Panic/chi") {
-		this, _, _ := get("Panic/errkit")
-		chi, _, _ := get("Panic/chi")
-		check("panic: errkit <= 0.5 x chi's Recoverer", this <= 0.5*chi, "%.0f ns vs %.0f ns: %.2f x", this, chi, this/chi)
+	const errPath = "error: (errkit - floor) <= 0.5 x (naive - floor)"
+	if ns, ok := get(errPath, "ns/op", "Error/floor", "Error/errkit", "Error/naive"); ok {
+		floor, kit, naive := ns[0], ns[1], ns[2]
+		verdict(errPath, kit-floor <= 0.5*(naive-floor), "%.0f vs %.0f ns over the floor's %.0f: %.2f x",
+			kit-floor, naive-floor, floor, (kit-floor)/(naive-floor))
 	}
-	if _, _, ok := get("Parallel/bare@1"); ok {
-		one, _, _ := get("Parallel/bare@1")
-		two, _, _ := get("Parallel/bare@2")
-		fmt.Printf("%-7s %-60s %.0f ns vs %.0f ns: %.2f x\n", "info", "parallel/bare (no middleware): -cpu 2 / -cpu 1", two, one, two/one)
+	const errAllocs = "error: allocs <= the naive writer's"
+	if a, ok := get(errAllocs, "allocs/op", "Error/errkit", "Error/naive"); ok {
+		verdict(errAllocs, a[0] <= a[1], "%.0f vs %.0f allocs", a[0], a[1])
 	}
-	for _, p := range []string{"Parallel/happy", "Parallel/error"} {
-		if missing(p+"@1", p+"@2") {
-			continue
+	const panicPath = "panic: errkit <= 0.33 x chi's Recoverer (stack logged)"
+	if ns, ok := get(panicPath, "ns/op", "Panic/errkit", "Panic/chi"); ok {
+		verdict(panicPath, ns[0] <= 0.33*ns[1], "%.0f vs %.0f ns: %.2f x", ns[0], ns[1], ns[0]/ns[1])
+	}
+	if bare, ok := get("parallel: the bare router's -cpu 2 / -cpu 1", "ns/op", "Parallel/bare@1", "Parallel/bare@2"); ok {
+		base := bare[1] / bare[0]
+		for _, p := range []string{"happy", "error"} {
+			budget := "parallel/" + p + ": -cpu 2 / -cpu 1 <= the bare router's + 0.05"
+			if ns, ok := get(budget, "ns/op", "Parallel/"+p+"@1", "Parallel/"+p+"@2"); ok {
+				r := ns[1] / ns[0]
+				verdict(budget, r <= base+0.05, "%.2f vs %.2f (%.0f ns at -cpu 2, %.0f at -cpu 1)", r, base, ns[1], ns[0])
+			}
 		}
-		one, _, _ := get(p + "@1")
-		two, _, _ := get(p + "@2")
-		check(strings.ToLower(p)+": -cpu 2 <= 0.75 x -cpu 1", two <= 0.75*one, "%.0f ns vs %.0f ns: %.2f x", two, one, two/one)
 	}
-	if failed {
-		os.Exit(1)
+	const tid = "traceid: 1 GB log <= 2 x grep -F -c"
+	if ns, ok := get(tid, "ns/op", "TraceID/grep", "TraceID/traceid"); ok {
+		verdict(tid, ns[1] <= 2*ns[0], "%.0f vs %.0f ms: %.2f x", ns[1]/1e6, ns[0]/1e6, ns[1]/ns[0])
 	}
+	const heap = "traceid: peak heap <= 16 MiB"
+	if mib, ok := get(heap, "peak-heap-MiB", "TraceID/traceid", "TraceID/traceid-files"); ok {
+		verdict(heap, max(mib[0], mib[1]) <= 16, "%.1f MiB for one file, %.1f MiB for several", mib[0], mib[1])
+	}
+	const cores = "traceid: several files use every core (>= 0.8 x GOMAXPROCS)"
+	if c, ok := get(cores, "cores", "TraceID/traceid-files"); ok {
+		n := max(res.cpus("TraceID/traceid-files"), 1)
+		verdict(cores, c[0] >= 0.8*float64(n), "%.2f cores busy of %d", c[0], n)
+	}
+	const tput = "throughput: the error route >= 0.9 x /healthz"
+	if rate, ok := get(tput, "req/s", "Throughput/healthz", "Throughput/error"); ok {
+		verdict(tput, rate[1] >= 0.9*rate[0], "%.0f vs %.0f req/s: %.2f x", rate[1], rate[0], rate[1]/rate[0])
+	}
+	fmt.Fprintf(w, "\n%d budgets met, %d missed\n", t.met, t.missed)
+	return t
 }
