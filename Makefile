@@ -41,9 +41,10 @@ run-stack: victorialogs ## VictoriaLogs on 127.0.0.1:9428 and the demo on 127.0.
 victorialogs: ## install VictoriaLogs into bin/ (the go command builds it)
 	@test -x bin/victoria-logs || GOBIN=$(CURDIR)/bin $(GO) install $(VICTORIALOGS)
 
-test: victorialogs ## vet, every test with -race (a real VictoriaLogs on loopback included), the fuzz seed corpora, and a 5 s load-and-reconcile run
+test: victorialogs ## vet, every test with -race (a real VictoriaLogs on loopback included), the fuzz seed corpora, allocation counts, a 5 s load-and-reconcile run, the budget checker's test
 	$(GO) vet ./...
 	VICTORIALOGS_BIN=$(CURDIR)/bin/victoria-logs ERRKIT_REQUIRE_VICTORIALOGS=1 $(GO) test -race -count=1 ./...
+	$(GO) test -count=1 -run '^TestCost' ./...  # allocation counts, which -race changes
 	$(GO) run ./tools/loadtest -duration 5s
 	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./budgets
 

@@ -118,7 +118,10 @@ func RequestPath(req *http.Request) string {
 		}
 		uri = rest[j:]
 	}
-	if i := strings.IndexAny(uri, "?#"); i >= 0 {
+	if i := strings.IndexByte(uri, '?'); i >= 0 {
+		uri = uri[:i]
+	}
+	if i := strings.IndexByte(uri, '#'); i >= 0 {
 		uri = uri[:i]
 	}
 	return uri

@@ -183,10 +183,9 @@ func (r *Renderer) WriteEnvelope(w http.ResponseWriter, req *http.Request, e *Er
 	// capacity 1 so that an append by later code cannot reach its
 	// neighbour. The length lets a client have the whole envelope as soon
 	// as it is flushed (a compressor in between replaces it, as it must).
-	var digits [20]byte
 	own := make([]string, 5)
 	own[0], own[1], own[2], own[3] = ContentType, "nosniff", "no-store", env.ID
-	own[4] = string(strconv.AppendInt(digits[:0], int64(len(buf)), 10))
+	own[4] = contentLength(len(buf))
 	h["Content-Type"] = own[0:1:1]
 	h["X-Content-Type-Options"] = own[1:2:2]
 	h["Cache-Control"] = own[2:3:3]
@@ -228,4 +227,22 @@ func isSuccessHeader(k string) bool {
 		}
 	}
 	return false
+}
+
+// lengths holds the decimal form of every length an envelope usually has,
+// so that its Content-Length costs no allocation. It is never written
+// after package initialization.
+var lengths = func() (t [2048]string) {
+	for n := range t {
+		t[n] = strconv.Itoa(n)
+	}
+	return t
+}()
+
+// contentLength returns n in decimal.
+func contentLength(n int) string {
+	if n < len(lengths) {
+		return lengths[n]
+	}
+	return strconv.Itoa(n)
 }
