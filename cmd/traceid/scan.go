@@ -286,37 +286,35 @@ func (s *scanner) lines(chunk []byte) {
 	s.find(chunk, first)
 }
 
-// lineStarts counts the lines of chunk that are empty (nothing but a line
-// end) and those that start with {.
+// lineStarts counts the lines of chunk that are empty (nothing but \r
+// before their \n) and those that start with {.
 func lineStarts(chunk []byte) (empty, object int64) {
 	object = int64(bytes.Count(chunk, []byte("\n{")))
-	empty = int64(bytes.Count(chunk, []byte("\n\n")))
-	switch chunk[0] {
-	case '{':
+	if chunk[0] == '{' {
 		object++
-	case '\n':
+	}
+	if emptyLine(chunk) {
 		empty++
 	}
-	// Lines that start with \r are rare (an empty line of a CRLF log): one
-	// at a time.
-	if chunk[0] == '\r' && onlyCR(chunk) {
-		empty++
-	}
-	for i := 0; ; {
-		j := bytes.Index(chunk[i:], []byte("\n\r"))
-		if j < 0 {
-			return empty, object
-		}
-		i += j + 1
-		if onlyCR(chunk[i:]) {
-			empty++
+	// The lines that start with \n or \r are rare: one at a time.
+	for _, c := range []byte{'\n', '\r'} {
+		for i := 0; ; {
+			j := bytes.Index(chunk[i:], []byte{'\n', c})
+			if j < 0 {
+				break
+			}
+			i += j + 1 // the start of the line
+			if emptyLine(chunk[i:]) {
+				empty++
+			}
 		}
 	}
+	return empty, object
 }
 
-// onlyCR reports whether the first line of chunk is nothing but \r
+// emptyLine reports whether the first line of chunk is nothing but \r
 // before its \n.
-func onlyCR(chunk []byte) bool {
+func emptyLine(chunk []byte) bool {
 	return bytes.TrimLeft(chunk, "\r")[0] == '\n'
 }
 
