@@ -72,8 +72,9 @@ type partResult struct {
 // counts given to done include the lines scanned and the bad lines.
 //
 // Memory does not depend on the size of the logs: a buffer per worker
-// (a block and the longest line), and at most 2*workers parts in flight
-// (their open files, the lines they found).
+// (two blocks; room for a block and the longest line while in one), and
+// at most workers+2 parts in flight (their open files, the lines they
+// found).
 func scanFiles(sources []source, needles [][]byte, count bool, cfg scanConfig, found func(src int, m match), done func(src int, c counts, err error)) {
 	queue := make(chan *part, cfg.workers) // in the order of the sources and of their parts
 	work := make(chan *part)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -312,4 +313,24 @@ func TestStorySameWithAnyWorkers(t *testing.T) {
 	} {
 		assert.JSONEq(t, one, storyJSON(cfg), "%+v", cfg)
 	}
+}
+
+// TestScanBufferBounded: a worker's buffer is two blocks, and grows for a
+// line near maxLine to no more than about 1.6 MiB, however long the lines.
+func TestScanBufferBounded(t *testing.T) {
+	cfg := defaultScanConfig()
+	s := &scanner{cfg: cfg, needles: needleBytes(testNeedles[:1]), count: true}
+	short := []byte(strings.Repeat(`{"id":"01a21433-216f-72a2-95b6-000000000000"}`+"\n", 20000))
+	s.scan(&part{r: bytes.NewReader(short), to: math.MaxInt64})
+	assert.Equal(t, 2*cfg.block, cap(s.buf), "lines of 46 bytes")
+	var long bytes.Buffer
+	for _, n := range []int{maxLine, maxLine - 1, maxLine + 1, 3 * maxLine, maxLine / 2} {
+		long.WriteString(`{"id":"` + testNeedles[0] + `","p":"` + strings.Repeat("p", n) + "\"}\n")
+	}
+	res := s.scan(&part{r: bytes.NewReader(long.Bytes()), to: math.MaxInt64})
+	assert.EqualValues(t, 5, res.lines)
+	assert.EqualValues(t, 4, res.bad, "the lines over maxLine")
+	assert.Len(t, res.matches, 1)
+	assert.LessOrEqual(t, cap(s.buf), 1700<<10)
+	t.Logf("buffer: %.2f MiB", float64(cap(s.buf))/(1<<20))
 }
