@@ -288,23 +288,14 @@ func (s *scanner) lines(chunk []byte) {
 }
 
 // lineStarts counts the lines of chunk that are empty (nothing but \r
-// before their \n) and those that start with {.
+// before their \n) and those that start with {: one look at the start of
+// each line.
 func lineStarts(chunk []byte) (empty, object int64) {
-	object = int64(bytes.Count(chunk, []byte("\n{")))
-	if chunk[0] == '{' {
-		object++
-	}
-	if emptyLine(chunk) {
-		empty++
-	}
-	// The lines that start with \n or \r are rare: one at a time.
-	for _, c := range []byte{'\n', '\r'} {
-		for i := 0; ; {
-			j := bytes.Index(chunk[i:], []byte{'\n', c})
-			if j < 0 {
-				break
-			}
-			i += j + 1 // the start of the line
+	for i := 0; i < len(chunk); i += bytes.IndexByte(chunk[i:], '\n') + 1 {
+		switch chunk[i] {
+		case '{':
+			object++
+		case '\n', '\r':
 			if emptyLine(chunk[i:]) {
 				empty++
 			}
