@@ -63,4 +63,4 @@ bench: ## benchmarks vs chi, hlog, echo and a naive writer; budgets; throughput 
 	cd bench && cat out/bench.txt out/parallel.txt > out/all.txt && $(GO) run $(BENCHSTAT) out/all.txt | tee out/benchstat.txt
 	cd bench && $(GO) run ./budgets out/all.txt | tee out/budgets.txt
 	cd bench && $(GO) run ./throughput -duration $(LOADTIME) | tee out/throughput.txt
-	$(GO) test -run='^$$' -bench=Trace1GB -benchtime=1x ./cmd/traceid | tee bench/out/traceid.txt
+	$(GO) test -run='^$$' -bench=TraceID -benchtime=1x -count=5 ./cmd/traceid | tee bench/out/traceid.txt
