@@ -9,9 +9,9 @@
 // file, since following a chain reads the logs more than once). It reads
 // the logs in blocks, with every core (several files at once, a large file
 // in 16 MiB parts), and parses only the lines that name an id it follows:
-// memory does not grow with the logs. A line is counted as not JSON, and
-// skipped, when it does not start with { (after nothing but its line
-// end), is longer than 1 MiB, or names the id and does not parse. For a
+// memory does not grow with the logs. Empty lines are skipped; any other
+// line is counted as not JSON, and skipped, when it does not start with
+// {, is longer than 1 MiB, or names the id and does not parse. For a
 // UUIDv7 id it says when the id was issued and whether that is older than
 // the log retention.
 //
