@@ -5,11 +5,15 @@
 //
 //	traceid [-json] [-retention 720h] ID [LOG ...]
 //
-// With no LOG, or "-", it reads standard input. It streams: a log of any
-// size is read a line at a time (standard input is spooled to a temporary
-// file, since following a chain reads the logs more than once). Lines that
-// are not JSON are counted and skipped. For a UUIDv7 id it says when the
-// id was issued and whether that is older than the log retention.
+// With no LOG, or "-", it reads standard input (spooled to a temporary
+// file, since following a chain reads the logs more than once). It reads
+// the logs in blocks, with every core (several files at once, a large file
+// in 16 MiB parts), and parses only the lines that name an id it follows:
+// memory does not grow with the logs. Empty lines are skipped; any other
+// line is counted as not JSON, and skipped, when it does not start with
+// {, is longer than 1 MiB, or names the id and does not parse. For a
+// UUIDv7 id it says when the id was issued and whether that is older than
+// the log retention.
 //
 // Exit status: 0 when lines were found; 1 when none mention the id; 2 for
 // a malformed id, bad flags, or no readable log.

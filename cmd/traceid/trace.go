@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -155,9 +153,9 @@ type window struct {
 }
 
 // trace finds every line of id and of the requests chained to it through
-// confirmed links, reading each source once per hop of the chain, a line
-// at a time: memory depends on the lines found, not on the size of the
-// logs.
+// confirmed links, reading each source once per hop of the chain (files
+// with every core: scanFiles): memory depends on the lines found, not on
+// the size of the logs.
 //
 // A link from a caller to the request it called is confirmed by both: the
 // caller's line names the callee (upstream_id, or calls: the ids of the
@@ -167,6 +165,11 @@ type window struct {
 // which a service can make up: neither is followed. Such requests are
 // listed as unconfirmed claims.
 func trace(id string, sources []source, w window, warn io.Writer) *story {
+	return traceWith(defaultScanConfig(), id, sources, w, warn)
+}
+
+// traceWith is trace with the files scanned as cfg says.
+func traceWith(cfg scanConfig, id string, sources []source, w window, warn io.Writer) *story {
 	st := &story{ID: id, Requests: map[string]*request{}}
 	for _, s := range sources {
 		st.Files = append(st.Files, s.name)
@@ -192,88 +195,122 @@ func trace(id string, sources []source, w window, warn io.Writer) *story {
 				next = append(next, other)
 			}
 		}
-		for _, src := range sources {
-			if unreadable[src.name] {
-				continue
+		// handle adds a line of src that names an id of the pass to the
+		// story.
+		handle := func(src source, n int64, raw []byte) {
+			if !containsAny(raw, needles) {
+				return
 			}
-			counts := perSource[src.name]
-			if counts == nil {
-				counts = &[2]int64{}
-				perSource[src.name] = counts
+			l := &line{File: src.name, Number: n, Fields: append(json.RawMessage(nil), raw...)}
+			if json.Unmarshal(raw, &l.fields) != nil {
+				return
 			}
-			handle := func(n int64, raw []byte) {
-				if pass == 0 || src.query != nil {
+			if at, err := time.Parse(time.RFC3339Nano, l.str("time")); err == nil && at.Before(oldest) {
+				return // outside the retention window
+			}
+			lineID := strings.ToLower(l.str("id"))
+			caller := strings.ToLower(l.str("client_request_id"))
+			callees := l.callees()
+			if !known[lineID] {
+				for _, c := range callees {
+					if known[c] {
+						// It names a request of the story as one it
+						// called: a caller, if the callee confirms.
+						discover(lineID)
+					}
+				}
+			}
+			if !known[lineID] {
+				if known[caller] && isID(lineID) {
+					st.claim(caller, lineID, l)
+				}
+				return
+			}
+			key := src.name + ":" + strconv.FormatInt(n, 10)
+			if src.query != nil {
+				// A store answers each pass anew: a line is known by
+				// what it holds, not by where it came in the answer.
+				key = src.name + ":" + string(raw)
+			}
+			if collected[key] {
+				return
+			}
+			collected[key] = true
+			r := st.request(lineID)
+			r.Lines = append(r.Lines, l)
+			for _, c := range callees {
+				discover(c)
+				if names[lineID] == nil {
+					names[lineID] = map[string]bool{}
+				}
+				names[lineID][c] = true
+			}
+			if caller != "" && isID(caller) {
+				r.ClaimedBy = caller
+				claimed[lineID] = caller
+			}
+		}
+		fail := func(src source, err error) {
+			unreadable[src.name] = true
+			st.Unreadable = append(st.Unreadable, src.name)
+			fmt.Fprintf(warn, "traceid: skipping %s: %v\n", src.name, err)
+		}
+		countOf := func(src source) *[2]int64 { // lines scanned, bad lines
+			if perSource[src.name] == nil {
+				perSource[src.name] = &[2]int64{}
+			}
+			return perSource[src.name]
+		}
+
+		// The sources in their order: a store is asked in its turn, a
+		// run of files is scanned at once.
+		for i := 0; i < len(sources); {
+			if src := sources[i]; src.query != nil {
+				i++
+				if unreadable[src.name] {
+					continue
+				}
+				c := countOf(src)
+				err := src.query(frontier, func(n int64, raw []byte) {
 					st.LinesScanned++
-					counts[0]++
+					c[0]++
 					if !json.Valid(raw) {
 						st.BadLines++
-						counts[1]++
+						c[1]++
 						return
 					}
+					handle(src, n, raw)
+				})
+				if err != nil {
+					fail(src, err)
 				}
-				if !containsAny(raw, needles) {
-					return
-				}
-				l := &line{File: src.name, Number: n, Fields: append(json.RawMessage(nil), raw...)}
-				if json.Unmarshal(raw, &l.fields) != nil {
-					return
-				}
-				if at, err := time.Parse(time.RFC3339Nano, l.str("time")); err == nil && at.Before(oldest) {
-					return // outside the retention window
-				}
-				lineID := strings.ToLower(l.str("id"))
-				caller := strings.ToLower(l.str("client_request_id"))
-				callees := l.callees()
-				if !known[lineID] {
-					for _, c := range callees {
-						if known[c] {
-							// It names a request of the story as one it
-							// called: a caller, if the callee confirms.
-							discover(lineID)
-						}
-					}
-				}
-				if !known[lineID] {
-					if known[caller] && isID(lineID) {
-						st.claim(caller, lineID, l)
-					}
-					return
-				}
-				key := src.name + ":" + strconv.FormatInt(n, 10)
-				if src.query != nil {
-					// A store answers each pass anew: a line is known by
-					// what it holds, not by where it came in the answer.
-					key = src.name + ":" + string(raw)
-				}
-				if collected[key] {
-					return
-				}
-				collected[key] = true
-				r := st.request(lineID)
-				r.Lines = append(r.Lines, l)
-				for _, c := range callees {
-					discover(c)
-					if names[lineID] == nil {
-						names[lineID] = map[string]bool{}
-					}
-					names[lineID][c] = true
-				}
-				if caller != "" && isID(caller) {
-					r.ClaimedBy = caller
-					claimed[lineID] = caller
+				continue
+			}
+			var files []source
+			for ; i < len(sources) && sources[i].query == nil; i++ {
+				if !unreadable[sources[i].name] {
+					files = append(files, sources[i])
 				}
 			}
-			var err error
-			if src.query != nil {
-				err = src.query(frontier, handle)
-			} else {
-				err = scan(src, handle, pass == 0)
+			found := func(f int, m match) {
+				if pass == 0 && !json.Valid(m.raw) { // it starts with { and names the id, yet is not JSON
+					st.BadLines++
+					countOf(files[f])[1]++
+					return
+				}
+				handle(files[f], m.n, m.raw)
 			}
-			if err != nil {
-				unreadable[src.name] = true
-				st.Unreadable = append(st.Unreadable, src.name)
-				fmt.Fprintf(warn, "traceid: skipping %s: %v\n", src.name, err)
+			done := func(f int, seen counts, err error) {
+				c := countOf(files[f])
+				c[0] += seen.scanned
+				c[1] += seen.bad
+				st.LinesScanned += seen.scanned
+				st.BadLines += seen.bad
+				if err != nil {
+					fail(files[f], err)
+				}
 			}
+			scanFiles(files, needles, pass == 0, cfg, found, done)
 		}
 		frontier = next
 	}
@@ -451,55 +488,4 @@ func containsAny(b []byte, needles [][]byte) bool {
 		}
 	}
 	return false
-}
-
-// scan calls fn for each line of src, streaming. A line longer than
-// maxLine is skipped and, when count is set, counted as bad by passing fn
-// an invalid line.
-func scan(src source, fn func(n int64, raw []byte), count bool) error {
-	rc, err := src.open()
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	r := bufio.NewReaderSize(rc, 64<<10)
-	var n int64
-	var long bool
-	var buf []byte
-	for {
-		chunk, err := r.ReadSlice('\n')
-		switch {
-		case errors.Is(err, bufio.ErrBufferFull):
-			if len(buf)+len(chunk) > maxLine {
-				long, buf = true, buf[:0]
-			} else if !long {
-				buf = append(buf, chunk...)
-			}
-			continue
-		case err != nil && !errors.Is(err, io.EOF):
-			return err
-		}
-		if len(chunk) > 0 || len(buf) > 0 || long {
-			n++
-			if long {
-				if count {
-					fn(n, []byte("{")) // too long to read: a bad line
-				}
-			} else {
-				full := chunk
-				if len(buf) > 0 {
-					buf = append(buf, chunk...)
-					full = buf
-				}
-				full = bytes.TrimRight(full, "\r\n")
-				if len(full) > 0 {
-					fn(n, full)
-				}
-			}
-			long, buf = false, buf[:0]
-		}
-		if err != nil {
-			return nil
-		}
-	}
 }

@@ -176,27 +176,6 @@ func TestStreamsInConstantMemory(t *testing.T) {
 	assert.Less(t, growth, float64(16<<20), "memory does not grow with the log")
 }
 
-// BenchmarkTrace1GB searches a generated 1 GB log (5 million lines) and
-// reports the peak heap growth, which stays flat: make bench runs it.
-func BenchmarkTrace1GB(b *testing.B) {
-	const lines = 5_000_000
-	id := "01a21433-216f-72a2-95b6-c1f59791269d"
-	src := source{name: "generated", open: func() (io.ReadCloser, error) {
-		return &generated{lines: lines, at: lines - 1, id: id}, nil
-	}}
-	for b.Loop() {
-		var st *story
-		growth := peakHeapGrowth(func() {
-			st = trace(id, []source{src}, window{now: time.Now(), retention: 100 * 365 * 24 * time.Hour}, io.Discard)
-		})
-		if len(st.Order) != 1 {
-			b.Fatal("the id was not found")
-		}
-		b.SetBytes(int64(lines) * 200)
-		b.ReportMetric(float64(growth)/(1<<20), "peak-heap-MiB")
-	}
-}
-
 // peakHeapGrowth runs fn and returns how far the heap in use rose above
 // where it stood before, sampled every 20 ms.
 func peakHeapGrowth(fn func()) uint64 {
