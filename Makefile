@@ -20,7 +20,7 @@ TRACECOUNT    ?= 5
 LOADTIME_RECONCILE ?= 30s
 LOADRATE      ?= 240
 # package:FuzzTarget pairs that `make fuzz` runs, each for FUZZTIME.
-FUZZ_TARGETS  := jsonbody:FuzzDecode apierror:FuzzAppendJSON apierror:FuzzRenderer apierror:FuzzParseEnvelope apierror:FuzzReadResponse middleware:FuzzSanitizeRequestID
+FUZZ_TARGETS  := jsonbody:FuzzDecode apierror:FuzzAppendJSON apierror:FuzzRenderer apierror:FuzzParseEnvelope apierror:FuzzReadResponse middleware:FuzzSanitizeRequestID cmd/traceid:FuzzScan
 
 .PHONY: help run run-stack victorialogs test lint fuzz bench loadtest
 
