@@ -92,7 +92,7 @@ func (t *tracker) report(w http.ResponseWriter, rec errorRecord) {
 		if t.answer != nil {
 			t.asideLocked(rec, "error not sent: an earlier error answers the request")
 		} else {
-			t.answer = t.keepLocked(rec)
+			t.answer = keepLocked(rec)
 			t.abort = t.phase == committed && !rec.clientGone
 		}
 		t.mu.Unlock()
@@ -108,7 +108,7 @@ func (t *tracker) report(w http.ResponseWriter, rec errorRecord) {
 		return
 	}
 	t.phase = answering
-	t.answer = t.keepLocked(rec)
+	t.answer = keepLocked(rec)
 	t.mu.Unlock()
 
 	t.cfg.renderer.WriteEnvelope(w, t.orig, rec.err, rec.env)
@@ -182,14 +182,11 @@ func (t *tracker) asideLocked(rec errorRecord, why string) {
 	t.asides = append(t.asides, rec)
 }
 
-// keepLocked returns rec stored in t: in place for the request's first
-// answer, which spares an allocation on the common path.
-func (t *tracker) keepLocked(rec errorRecord) *errorRecord {
-	if t.answer == nil && t.first.err == nil {
-		t.first = rec
-		return &t.first
-	}
-	kept := new(errorRecord) // not &rec, which would put every rec on the heap
+// keepLocked returns rec stored for the tracker. (Kept beside the tracker,
+// not in it: a tracker under 512 bytes is allocated without a header and
+// costs every success less than an allocation costs the rare error.)
+func keepLocked(rec errorRecord) *errorRecord {
+	kept := new(errorRecord)
 	*kept = rec
 	return kept
 }
@@ -219,7 +216,7 @@ func (t *tracker) finish() {
 		switch t.phase {
 		case held:
 			rec := t.foreignRecordLocked("")
-			t.answer = t.keepLocked(rec)
+			t.answer = keepLocked(rec)
 			render = t.answer
 		case answering:
 			render = t.answer
@@ -229,7 +226,7 @@ func (t *tracker) finish() {
 				// panicked, and wrote nothing: the panic answers.
 				rec := errorRecord{err: apierror.Internal(t.goPanics[0])}
 				rec.env = t.envelope(rec.err)
-				t.answer = t.keepLocked(rec)
+				t.answer = keepLocked(rec)
 				render = t.answer
 			}
 		}
@@ -292,7 +289,7 @@ type outcome struct {
 }
 
 func (t *tracker) outcomeLocked() outcome {
-	o := outcome{phase: t.phase, status: t.status, bytes: t.bytes, writeErr: t.writeErr,
+	o := outcome{phase: t.phase, status: t.status, bytes: t.bytes.Load(), writeErr: t.writeErr,
 		asides: t.asides, abortedBy: t.abortedBy, duration: t.cfg.now().Sub(t.start), calls: t.calls}
 	if t.answer != nil {
 		o.answer = *t.answer
@@ -311,7 +308,7 @@ func (t *tracker) outcomeLocked() outcome {
 		// before anything was sent. The request's line is its 499.
 		cause := o.writeErr
 		if cause == nil {
-			cause = context.Cause(t.ctx)
+			cause = context.Cause(t.rctx.Context)
 		}
 		e := apierror.New(apierror.StatusClientClosedRequest, "")
 		e.Cause = cause

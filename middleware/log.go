@@ -239,7 +239,7 @@ func (t *tracker) goroutinePanic(p *PanicError) {
 	}
 	first := !t.errorLine
 	t.errorLine = true
-	status, bytes := t.status, t.bytes
+	status, bytes := t.status, t.bytes.Load()
 	t.mu.Unlock()
 	t.logGoroutinePanic(p, first)
 	if first && len(t.cfg.observers) > 0 {

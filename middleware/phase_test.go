@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -79,7 +80,7 @@ func TestPhaseTable(t *testing.T) {
 			if tt.from == answering || tt.from == answered {
 				r := errorRecord{err: apierror.NotFound("first")}
 				r.env = cfg.renderer.Envelope(tr.req, r.err)
-				tr.answer = tr.keepLocked(r)
+				tr.answer = keepLocked(r)
 			}
 			if tt.from == held {
 				tr.foreign = http.StatusTeapot
@@ -290,4 +291,12 @@ func TestViewOffersExactlyTheWritersCapabilities(t *testing.T) {
 		behind := newTracker(cfg, unwrapW{w}, req).view()
 		assert.Equal(t, caps&(capFlush|capHijack), capsOf(behind), "through Unwrap, caps %04b", caps)
 	}
+}
+
+// TestTrackerStaysSmall: the per-request state is allocated for every
+// request; at 512 bytes or less the allocator needs no header for it, which
+// measurably speeds up every success (BENCHMARKS.md). A field that pushes
+// it over belongs in a record made when it is needed.
+func TestTrackerStaysSmall(t *testing.T) {
+	assert.LessOrEqual(t, reflect.TypeFor[tracker]().Size(), uintptr(512))
 }

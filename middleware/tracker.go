@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -68,7 +69,6 @@ type tracker struct {
 	w        http.ResponseWriter
 	req      *http.Request // what the handlers get: the request with t in its context
 	orig     *http.Request // as the outermost Errors received it, never handed on
-	ctx      context.Context
 	id       string
 	idHeader [1]string
 	path     string // apierror.RequestPath(req)
@@ -85,11 +85,11 @@ type tracker struct {
 
 	mu       sync.Mutex
 	phase    phase
-	status   int   // status on the wire; 0 while none
-	bytes    int64 // body bytes passed to the client
-	writeErr error // first error writing to the client
-	readErr  error // first error reading the request body, but io.EOF
-	bodyRead bool  // the request has no body, or it was read to its end
+	status   int          // status on the wire; 0 while none
+	bytes    atomic.Int64 // body bytes passed to the client (not guarded by mu)
+	writeErr error        // first error writing to the client
+	readErr  error        // first error reading the request body, but io.EOF
+	bodyRead bool         // the request has no body, or it was read to its end
 
 	// A foreign error response held back: its status and the start of its
 	// body.
@@ -97,7 +97,6 @@ type tracker struct {
 	foreignBody []byte
 
 	answer    *errorRecord // the error that answers the request, if any
-	first     errorRecord  // storage for the first answer, saving an allocation
 	asides    []errorRecord
 	goPanics  []*PanicError
 	calls     []string // ids of the answers of the services the request called
@@ -167,18 +166,18 @@ func (p *keyProbe) Value(key any) any {
 
 func newTracker(cfg *config, w http.ResponseWriter, r *http.Request) *tracker {
 	start := cfg.now()
-	t := &tracker{cfg: cfg, w: w, orig: r, ctx: r.Context(), start: start, id: cfg.idAt(start), path: apierror.RequestPath(r)}
+	t := &tracker{cfg: cfg, w: w, orig: r, start: start, id: cfg.idAt(start), path: apierror.RequestPath(r)}
+	t.rctx = requestContext{Context: r.Context(), t: t}
 	if v := r.Header["X-Request-Id"]; len(v) > 0 {
 		t.clientID, _ = SanitizeRequestID(v[0])
 	}
 	t.idHeader[0] = t.id
 	w.Header()["X-Request-Id"] = t.idHeader[:] // no allocation: the array is t's
-	if sc := trace.SpanContextFromContext(t.ctx); sc.IsValid() {
+	if sc := trace.SpanContextFromContext(r.Context()); sc.IsValid() {
 		// otelhttp (or any OpenTelemetry instrumentation) in front: the
 		// trace beside the 360X id, on every line.
 		t.traceID, t.spanID = sc.TraceID().String(), sc.SpanID().String()
 	}
-	t.rctx = requestContext{Context: t.ctx, t: t}
 	t.req = r.WithContext(&t.rctx)
 	if r.Body != nil && r.Body != http.NoBody {
 		t.req.Body = &body{ReadCloser: r.Body, t: t}
@@ -298,7 +297,8 @@ func (t *tracker) envelope(e *apierror.Error) apierror.Envelope {
 // A context canceled with a cause of its own (a server that cancels its
 // BaseContext when its shutdown grace runs out) is not the client's doing.
 func (t *tracker) clientGone() bool {
-	return t.ctx.Err() == context.Canceled && context.Cause(t.ctx) == context.Canceled //nolint:errorlint // the sentinel itself, as net/http cancels
+	ctx := t.rctx.Context
+	return ctx.Err() == context.Canceled && context.Cause(ctx) == context.Canceled //nolint:errorlint // the sentinel itself, as net/http cancels
 }
 
 func (t *tracker) holdLocked(code int) {
@@ -380,13 +380,16 @@ func (t *tracker) WriteString(s string) (int, error) {
 	return n, err
 }
 
+// wrote records n bytes passed to the client and the first write error.
 func (t *tracker) wrote(n int64, err error) {
-	t.mu.Lock()
-	t.bytes += n
-	if err != nil && t.writeErr == nil {
-		t.writeErr = err
+	t.bytes.Add(n) // no lock for the common case: every write of every response
+	if err != nil {
+		t.mu.Lock()
+		if t.writeErr == nil {
+			t.writeErr = err
+		}
+		t.mu.Unlock()
 	}
-	t.mu.Unlock()
 }
 
 func (t *tracker) keepForeignLocked(p []byte) {

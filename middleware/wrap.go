@@ -29,13 +29,7 @@ const (
 
 // view returns t as the http.ResponseWriter the handlers below Errors get.
 func (t *tracker) view() http.ResponseWriter {
-	var caps int
-	if reaches[http.Flusher](t.w) {
-		caps |= capFlush
-	}
-	if reaches[http.Hijacker](t.w) {
-		caps |= capHijack
-	}
+	caps := reachable(t.w)
 	if _, ok := t.w.(http.Pusher); ok {
 		caps |= capPush
 	}
@@ -79,15 +73,21 @@ func (t *tracker) view() http.ResponseWriter {
 	panic("unreachable")
 }
 
-// reaches reports whether w, or a writer its Unwrap chain leads to, is an I.
-func reaches[I any](w http.ResponseWriter) bool {
+// reachable returns capFlush and capHijack for the interfaces that w, or
+// a writer on its Unwrap chain, offers: what http.ResponseController can
+// reach. (Concrete type assertions, not a generic helper: their results
+// are cached at each call site, and this runs for every request.)
+func reachable(w http.ResponseWriter) (caps int) {
 	for {
-		if _, ok := w.(I); ok {
-			return true
+		if _, ok := w.(http.Flusher); ok {
+			caps |= capFlush
+		}
+		if _, ok := w.(http.Hijacker); ok {
+			caps |= capHijack
 		}
 		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
-		if !ok {
-			return false
+		if !ok || caps == capFlush|capHijack {
+			return caps
 		}
 		w = u.Unwrap()
 	}
