@@ -156,15 +156,18 @@ func (r *Renderer) Write(w http.ResponseWriter, req *http.Request, e *Error) Env
 //     and one that is neither is dropped.
 func (r *Renderer) WriteEnvelope(w http.ResponseWriter, req *http.Request, e *Error, env Envelope) {
 	h := w.Header()
-	if len(h) < len(successHeaders) {
-		// Usually just X-Request-Id: fewer lookups to walk the map than
-		// to look each success header up.
+	switch {
+	case len(h) == 0, len(h) == 1 && h["X-Request-Id"] != nil:
+		// Nothing, or just the middleware's id: the usual case.
+	case len(h) < len(successHeaders):
+		// Fewer lookups to walk the map than to look each success header
+		// up.
 		for k := range h {
 			if isSuccessHeader(k) {
 				delete(h, k)
 			}
 		}
-	} else {
+	default:
 		for _, k := range successHeaders {
 			delete(h, k)
 		}

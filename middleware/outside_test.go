@@ -99,17 +99,29 @@ func TestRequestReplacedInPlaceKeepsTheID(t *testing.T) {
 // TestSuccessCarriesTheRequestID: X-Request-Id on a success is the
 // request's id, whatever the handler (or a reverse proxy) put there.
 func TestSuccessCarriesTheRequestID(t *testing.T) {
-	s := newStack(middleware.WithAccessLog(true))
-	srv := s.serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Request-Id", "evil")
-		w.Header().Add("X-Request-Id", "upstream-id")
-		_, _ = io.WriteString(w, "ok")
-	}))
-	resp, _ := do(t, "GET", srv.URL, nil)
-	require.Len(t, resp.Header.Values("X-Request-Id"), 1)
-	id := resp.Header.Get("X-Request-Id")
-	require.Eventually(t, func() bool { return len(s.log.Lines(t)) == 1 }, 2*time.Second, 5*time.Millisecond)
-	assert.Equal(t, id, s.log.Lines(t)[0]["id"])
+	for _, tc := range []struct {
+		name   string
+		tamper func(h http.Header)
+	}{
+		{"Set and Add", func(h http.Header) { h.Set("X-Request-Id", "evil"); h.Add("X-Request-Id", "upstream-id") }},
+		{"Add", func(h http.Header) { h.Add("X-Request-Id", "upstream-id") }},
+		{"written into the slice", func(h http.Header) { h["X-Request-Id"][0] = "evil" }},
+		{"deleted", func(h http.Header) { h.Del("X-Request-Id") }},
+		{"emptied", func(h http.Header) { h["X-Request-Id"] = nil }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStack(middleware.WithAccessLog(true))
+			srv := s.serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				tc.tamper(w.Header())
+				_, _ = io.WriteString(w, "ok")
+			}))
+			resp, _ := do(t, "GET", srv.URL, nil)
+			require.Len(t, resp.Header.Values("X-Request-Id"), 1)
+			id := resp.Header.Get("X-Request-Id")
+			require.Eventually(t, func() bool { return len(s.log.Lines(t)) == 1 }, 2*time.Second, 5*time.Millisecond)
+			assert.Equal(t, id, s.log.Lines(t)[0]["id"])
+		})
+	}
 }
 
 // TestHandlerTimeoutErrorIs504: http.ErrHandlerTimeout returned by a

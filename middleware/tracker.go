@@ -279,8 +279,12 @@ func (t *tracker) headerLocked(code int) bool {
 // id as its X-Request-Id whatever the handler set there.
 func (t *tracker) commitLocked(code int) {
 	t.phase, t.status = committed, code
-	t.idHeader[0] = t.id
-	t.w.Header()["X-Request-Id"] = t.idHeader[:]
+	h := t.w.Header()
+	if v := h["X-Request-Id"]; len(v) != 1 || v[0] != t.id {
+		// A handler replaced it, or wrote into the slice Errors set.
+		t.idHeader[0] = t.id
+		h["X-Request-Id"] = t.idHeader[:]
+	}
 }
 
 // envelope is the envelope of e for this request: the renderer's, with the

@@ -155,6 +155,19 @@ func check(res results, w io.Writer) tally {
 		verdict(errPath, kit-floor <= 0.5*(naive-floor), "%.0f vs %.0f ns over the floor's %.0f: %.2f x",
 			kit-floor, naive-floor, floor, (kit-floor)/(naive-floor))
 	}
+	// Not budgets: how far the least any code can do for the same answer
+	// and line (Happy/minimum, Error/minimum) is from the same yardsticks.
+	info := func(what, base, this, peer string) {
+		b, okB := res.median(base, "ns/op")
+		x, okX := res.median(this, "ns/op")
+		p, okP := res.median(peer, "ns/op")
+		if okB && okX && okP {
+			fmt.Fprintf(w, "%-7s %-64s %.0f vs %.0f ns: %.2f x\n", "info", what, x-b, p-b, (x-b)/(p-b))
+		}
+	}
+	info("happy: the access line alone, no middleware (Happy/minimum)", "Happy/bare", "Happy/minimum", "Happy/chi")
+	info("error: the contract's answer and line alone (Error/minimum)", "Error/floor", "Error/minimum", "Error/naive")
+
 	const errAllocs = "error: allocs <= the naive writer's"
 	if a, ok := get(errAllocs, "allocs/op", "Error/errkit", "Error/naive"); ok {
 		verdict(errAllocs, a[0] <= a[1], "%.0f vs %.0f allocs", a[0], a[1])
