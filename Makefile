@@ -70,5 +70,5 @@ bench: ## benchmarks vs chi, hlog, echo and a naive writer, traceid vs grep, the
 	cd bench && $(GO) test -run='^$$' -bench=Parallel -benchmem -count=$(BENCHCOUNT) -benchtime=$(BENCHTIME) -cpu=1,2 . | tee out/parallel.txt
 	$(GO) test -run='^$$' -bench=TraceID -benchtime=1x -count=$(TRACECOUNT) -timeout=30m ./cmd/traceid | tee bench/out/traceid.txt
 	cd bench && $(GO) run ./throughput -duration $(LOADTIME) -rounds $(LOADROUNDS) | tee out/throughput.txt
-	cd bench && $(GO) run $(BENCHSTAT) out/bench.txt out/parallel.txt | tee out/benchstat.txt
+	cd bench && cat out/bench.txt out/parallel.txt > out/all.txt && $(GO) run $(BENCHSTAT) out/all.txt | tee out/benchstat.txt
 	cd bench && $(GO) run ./budgets out/bench.txt out/parallel.txt out/traceid.txt out/throughput.txt | tee out/budgets.txt
