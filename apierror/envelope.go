@@ -34,7 +34,7 @@ func (v *Envelope) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `{"id":`...)
 	dst = appendString(dst, v.ID)
 	dst = append(dst, `,"timestamp":"`...)
-	dst = appendTimestamp(dst, v.Timestamp)
+	dst = AppendTimestamp(dst, v.Timestamp)
 	dst = append(dst, `","statusCode":`...)
 	dst = strconv.AppendInt(dst, int64(v.StatusCode), 10)
 	dst = append(dst, `,"message":`...)
@@ -93,10 +93,11 @@ func (v *Envelope) UnmarshalJSON(data []byte) error {
 
 const hexDigits = "0123456789abcdef"
 
-// appendTimestamp appends t in TimestampLayout. It is time.AppendFormat for
-// that one layout, without parsing the layout on every call; years outside
-// 0000–9999 take the general path.
-func appendTimestamp(dst []byte, t time.Time) []byte {
+// AppendTimestamp appends t in [TimestampLayout], as the envelope's
+// timestamp is written. It is t.UTC().AppendFormat(dst, TimestampLayout)
+// without reading the layout on every call (a tenth of the time); years
+// outside 0000–9999 take AppendFormat.
+func AppendTimestamp(dst []byte, t time.Time) []byte {
 	t = t.UTC()
 	year, month, day := t.Date()
 	if year < 0 || year > 9999 {

@@ -174,3 +174,18 @@ func FuzzReadResponse(f *testing.F) {
 		assert.LessOrEqual(t, e.Status, 599)
 	})
 }
+
+func TestAppendTimestampIsAppendFormat(t *testing.T) {
+	for _, at := range []time.Time{
+		time.Date(2026, 11, 26, 0, 31, 5, 999_999_999, time.UTC),
+		time.Date(2026, 1, 2, 3, 4, 5, 6_000_000, time.FixedZone("CET", 3600)),
+		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999_000_000, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Unix(0, 0),
+		time.Now(),
+	} {
+		assert.Equal(t, at.UTC().Format(apierror.TimestampLayout), string(apierror.AppendTimestamp([]byte{}, at)), "%v", at)
+	}
+}
