@@ -25,7 +25,7 @@ FUZZ_TARGETS  := jsonbody:FuzzDecode apierror:FuzzAppendJSON apierror:FuzzRender
 .PHONY: help run run-stack victorialogs test lint fuzz bench loadtest
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
 
 run: ## build and start the demo server on 127.0.0.1:8080 (flags: make run ARGS="-log-format console")
 	$(GO) build -o bin/offers-demo ./cmd/offers-demo

@@ -15,7 +15,9 @@ func NewID() string { return NewIDAt(time.Now()) }
 // when an id was issued (and whether the 30-day log window still covers
 // it), then 12 bits of the fraction of that millisecond (RFC 9562's
 // method 3), so that ids made more than 250 ns apart sort in the order they
-// were made, then 62 random bits.
+// were made, then 62 random bits. A time before 1970 gives the id of
+// 1970-01-01 and a time after the year 10889 that of its end: the 48 bits
+// say no more, and an id never wraps around to sort among the wrong ones.
 //
 // The random bits come from math/rand/v2's generator (ChaCha8, seeded by
 // the operating system, one state per thread): an id is unique, not
@@ -25,8 +27,15 @@ func NewID() string { return NewIDAt(time.Now()) }
 // Parse reads these ids.
 func NewIDAt(t time.Time) string {
 	var u [16]byte
-	ms := uint64(t.UnixMilli()) & (1<<48 - 1)
-	frac := uint64(t.Nanosecond()%1e6) * 4096 / 1e6 // 12 bits of the millisecond
+	var ms, frac uint64
+	switch unix := t.UnixMilli(); {
+	case unix < 0: // UUIDv7 cannot say earlier
+	case unix > maxMillis:
+		ms, frac = maxMillis, 4095
+	default:
+		ms = uint64(unix)
+		frac = uint64(t.Nanosecond()%1e6) * 4096 / 1e6 // 12 bits of the millisecond
+	}
 	r := rand.Uint64()
 	hi := ms<<16 | 0x7000 | frac // version 7
 	lo := r>>2 | 1<<63           // variant 10
@@ -45,4 +54,31 @@ func NewIDAt(t time.Time) string {
 	s[23] = '-'
 	hex.Encode(s[24:], u[10:])
 	return string(s[:])
+}
+
+// maxMillis is the last millisecond a UUIDv7 can hold.
+const maxMillis = 1<<48 - 1
+
+// ValidID reports whether id is a UUID in the canonical form the contract
+// requires of an envelope's id: 36 characters, lower-case hexadecimal
+// digits in groups of 8, 4, 4, 4 and 12 separated by hyphens. (It does not
+// require version 7: the contract accepts any UUID.)
+func ValidID(id string) bool {
+	if len(id) != 36 {
+		return false
+	}
+	for i := range len(id) {
+		c := id[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false
+			}
+		}
+	}
+	return true
 }

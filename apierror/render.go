@@ -46,7 +46,10 @@ func WithClock(now func() time.Time) Option {
 }
 
 // WithIDGenerator sets the source of ids for requests whose context carries
-// none (see [WithID]). The default is [NewID]. NewRenderer panics on nil.
+// none (see [WithID]). The default is [NewID]. An id it returns that is not
+// a UUID in canonical form ([ValidID]) is replaced by one from NewID: the
+// contract allows nothing else in the envelope and the X-Request-Id
+// header. NewRenderer panics on nil.
 func WithIDGenerator(newID func() string) Option {
 	return func(r *Renderer) {
 		if newID == nil {
@@ -81,8 +84,10 @@ func NewRenderer(opts ...Option) *Renderer {
 // 500.
 func (r *Renderer) Envelope(req *http.Request, e *Error) Envelope {
 	id := idFromContext(req.Context())
-	if id == "" {
-		id = r.newID()
+	if !ValidID(id) {
+		if id = r.newID(); !ValidID(id) {
+			id = NewID()
+		}
 	}
 	return r.EnvelopeWith(id, RequestPath(req), e)
 }

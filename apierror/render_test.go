@@ -316,3 +316,67 @@ func BenchmarkNewID(b *testing.B) {
 	}
 	_ = sink
 }
+
+// TestNewIDAtOutsideWhatUUIDv7Holds: a time before 1970 or after the year
+// 10889 gives an id at the edge, never one that wraps around.
+func TestNewIDAtOutsideWhatUUIDv7Holds(t *testing.T) {
+	for _, tc := range []struct {
+		at   time.Time
+		want time.Time
+	}{
+		{time.Time{}, time.Unix(0, 0)},
+		{time.Date(1969, 12, 31, 23, 59, 59, 999_000_000, time.UTC), time.Unix(0, 0)},
+		{time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC), time.Unix(0, 0)},
+		{time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC), time.UnixMilli(1<<48 - 1)},
+		{time.Unix(0, 0), time.Unix(0, 0)},
+	} {
+		u, err := uuid.Parse(apierror.NewIDAt(tc.at))
+		require.NoError(t, err)
+		assert.Equal(t, uuid.Version(7), u.Version())
+		sec, nsec := u.Time().UnixTime()
+		assert.Equal(t, tc.want.UTC(), time.Unix(sec, nsec).UTC(), "for %v", tc.at)
+	}
+	assert.Less(t, apierror.NewIDAt(time.Time{}), apierror.NewIDAt(time.Unix(0, 1e6)), "sorts before every later id")
+}
+
+func TestValidID(t *testing.T) {
+	for id, want := range map[string]bool{
+		"01a21433-216f-72a2-95b6-c1f59791269d":   true,
+		"93aa74d5-8caf-473f-af2f-42cf806ddfdc":   true, // v4: the contract accepts any UUID
+		"01A21433-216F-72A2-95B6-C1F59791269D":   false,
+		"01a21433216f72a295b6c1f59791269d":       false,
+		"{01a21433-216f-72a2-95b6-c1f59791269d}": false,
+		"01a21433-216f-72a2-95b6-c1f59791269":    false,
+		"01a21433-216f-72a2-95b6-c1f59791269g":   false,
+		"01a21433_216f-72a2-95b6-c1f59791269d":   false,
+		"abc\r\nSet-Cookie: x=1":                 false,
+		"":                                       false,
+	} {
+		assert.Equal(t, want, apierror.ValidID(id), "%q", id)
+		if want {
+			_, err := uuid.Parse(id)
+			assert.NoError(t, err)
+		}
+	}
+	for range 1000 {
+		assert.True(t, apierror.ValidID(apierror.NewID()))
+	}
+}
+
+// TestRendererNeverSendsAnIDThatIsNotAUUID: what WithID or a generator
+// gives that is not a UUID is replaced, never sent (a CR LF in it would
+// be a header of the attacker's).
+func TestRendererNeverSendsAnIDThatIsNotAUUID(t *testing.T) {
+	for _, bad := range []string{"abc\r\nSet-Cookie: x=1", "", "not-a-uuid", strings.Repeat("a", 5000)} {
+		r := apierror.NewRenderer(apierror.WithIDGenerator(func() string { return bad }))
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", "/x", nil)
+		r.Write(rec, req, apierror.NotFound(""))
+		assert.True(t, apierror.ValidID(rec.Header().Get("X-Request-Id")), "generator %q", bad)
+
+		rec = httptest.NewRecorder()
+		req = req.WithContext(apierror.WithID(req.Context(), bad))
+		apierror.NewRenderer().Write(rec, req, apierror.NotFound(""))
+		assert.True(t, apierror.ValidID(rec.Header().Get("X-Request-Id")), "WithID %q", bad)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -109,5 +110,39 @@ func TestCostPerRequest(t *testing.T) {
 		mw := middleware.Errors(middleware.WithLogger(logger), middleware.WithAccessLog(access))
 		assert.Equal(t, bare+3, allocs(mw(ok)), "success, access log %v", access)
 		assert.Equal(t, httpError+2, allocs(mw(fail)), "error, access log %v", access)
+	}
+}
+
+// TestGeneratorIDsThatAreNotUUIDsAreNotSent: an id from WithIDGenerator
+// that is not a UUID never reaches the client or the log as the request's
+// id (a CR LF in it would be a header of its own); the first is reported.
+func TestGeneratorIDsThatAreNotUUIDsAreNotSent(t *testing.T) {
+	for _, bad := range []string{"abc\r\nSet-Cookie: x=1", "", "req-1", strings.Repeat("a", 5000)} {
+		s := newStack(middleware.WithIDGenerator(func() string { return bad }), middleware.WithAccessLog(true))
+		srv := s.serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/missing" {
+				middleware.WriteError(w, r, apierror.NotFound(""))
+			}
+		}))
+		for _, path := range []string{"/", "/missing", "/"} {
+			resp, body := do(t, "GET", srv.URL+path, nil)
+			id := resp.Header.Get("X-Request-Id")
+			assert.True(t, apierror.ValidID(id), "X-Request-Id %q for generator %q", id, bad)
+			if resp.StatusCode == http.StatusNotFound {
+				env, _ := s.checkEnvelope(t, resp, body, 404)
+				assert.Equal(t, id, env.ID)
+			}
+		}
+		require.Eventually(t, func() bool { return len(s.log.Lines(t)) == 4 }, 2*time.Second, 5*time.Millisecond)
+		reports := 0
+		for _, l := range s.log.Lines(t) {
+			if l["rejected_id"] != nil {
+				reports++
+				assert.Equal(t, bad, l["rejected_id"])
+			} else {
+				assert.True(t, apierror.ValidID(l["id"].(string)))
+			}
+		}
+		assert.Equal(t, 1, reports, "reported once per middleware")
 	}
 }

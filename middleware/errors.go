@@ -228,6 +228,10 @@ func (t *tracker) finish() {
 				rec.env = t.envelope(rec.err)
 				t.answer = keepLocked(rec)
 				render = t.answer
+			} else {
+				// The handler wrote nothing: net/http sends a 200 with
+				// the header as it stands once the handlers return.
+				t.idHeaderLocked()
 			}
 		}
 		if render != nil {

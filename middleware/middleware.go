@@ -37,6 +37,7 @@ type config struct {
 	newID      func() string          // WithIDGenerator's, or nil
 	idAt       func(time.Time) string // the request's id, from its start time
 	zerologKey any                    // the key zerolog.Ctx looks a logger up by
+	badIDOnce  sync.Once              // reports the first id of newID that is not a UUID
 	accessLog  bool
 	maxForeign int
 	observers  []func(ErrorEvent)
@@ -55,8 +56,9 @@ type Option func(*config)
 // is lost by a service that forgot to say where its logs go.
 func WithLogger(l zerolog.Logger) Option { return func(c *config) { c.logger = l } }
 
-// WithClock sets the clock for envelope timestamps and durations. The
-// default is time.Now. Errors panics on nil.
+// WithClock sets the clock for envelope timestamps, durations and the
+// time inside request ids (UUIDv7), so that all three agree. The default
+// is time.Now. Errors panics on nil.
 func WithClock(now func() time.Time) Option {
 	return func(c *config) {
 		if now == nil {
@@ -67,9 +69,13 @@ func WithClock(now func() time.Time) Option {
 }
 
 // WithIDGenerator sets the source of request ids. The default is
-// apierror.NewIDAt (UUIDv7) at the time the request arrived, which spares
-// a reading of the clock. It is called once per request and must be safe
-// for concurrent use. Errors panics on nil.
+// apierror.NewIDAt (UUIDv7) at the time the request arrived (the clock of
+// [WithClock]), which spares a reading of the clock. It is called once per
+// request and must be safe for concurrent use. An id it returns that is
+// not a UUID in canonical form (apierror.ValidID) is not used: the request
+// gets a UUIDv7 instead, and the first such id is reported on an error
+// line, since the contract allows nothing else in the envelope and in
+// X-Request-Id. Errors panics on nil.
 func WithIDGenerator(newID func() string) Option {
 	return func(c *config) {
 		if newID == nil {
@@ -103,7 +109,7 @@ func newConfig(opts []Option) *config {
 	}
 	rendererOpts := []apierror.Option{apierror.WithClock(c.now)}
 	if newID := c.newID; newID != nil {
-		c.idAt = func(time.Time) string { return newID() }
+		c.idAt = c.checkedID
 		rendererOpts = append(rendererOpts, apierror.WithIDGenerator(newID))
 	} else {
 		c.idAt = apierror.NewIDAt
@@ -165,4 +171,19 @@ func (t *tracker) recoverPanic(w http.ResponseWriter) {
 		panic(v)
 	}
 	t.recovered(w, v, callerStack(2))
+}
+
+// checkedID returns the id of WithIDGenerator's function for a request
+// that started at start, or a UUIDv7 when that is not a UUID in canonical
+// form; the first such id is logged.
+func (c *config) checkedID(start time.Time) string {
+	id := c.newID()
+	if apierror.ValidID(id) {
+		return id
+	}
+	c.badIDOnce.Do(func() {
+		c.logger.Error().Str("rejected_id", id).
+			Msg("WithIDGenerator returned an id that is not a UUID in canonical form; requests get UUIDv7 ids instead (reported once)")
+	})
+	return apierror.NewIDAt(start)
 }

@@ -279,9 +279,16 @@ func (t *tracker) headerLocked(code int) bool {
 // id as its X-Request-Id whatever the handler set there.
 func (t *tracker) commitLocked(code int) {
 	t.phase, t.status = committed, code
+	t.idHeaderLocked()
+}
+
+// idHeaderLocked makes the request's id the X-Request-Id of the response
+// about to start, whatever a handler did to the header.
+func (t *tracker) idHeaderLocked() {
 	h := t.w.Header()
 	if v := h["X-Request-Id"]; len(v) != 1 || v[0] != t.id {
-		// A handler replaced it, or wrote into the slice Errors set.
+		// A handler replaced it, deleted it, or wrote into the slice
+		// Errors set.
 		t.idHeader[0] = t.id
 		h["X-Request-Id"] = t.idHeader[:]
 	}

@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -74,7 +75,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	} else if len(paths) == 0 {
 		paths = []string{"-"}
 	}
+	seen := map[string]bool{} // a log named twice is read once
 	for _, p := range paths {
+		if seen[filepath.Clean(p)] {
+			continue
+		}
+		seen[filepath.Clean(p)] = true
 		if p != "-" {
 			sources = append(sources, fileSource(p))
 			continue

@@ -59,7 +59,7 @@ func printStory(w io.Writer, st *story) {
 	if st.Truncated {
 		fmt.Fprintf(w, "The chain goes on beyond %d hops; the requests further away were not followed.\n\n", maxHops)
 	}
-	fmt.Fprintf(w, "Scanned %s in %s", plural(int(st.LinesScanned), "line", "lines"), plural(len(st.Files), "log", "logs"))
+	fmt.Fprintf(w, "Scanned %s in %s", plural(int(st.LinesScanned), "line", "lines"), plural(len(st.Files)-len(st.Unreadable), "log", "logs"))
 	if st.BadLines > 0 {
 		fmt.Fprintf(w, "; %s not JSON and skipped", plural(int(st.BadLines), "line was", "lines were"))
 	}

@@ -170,7 +170,7 @@ func trace(id string, sources []source, w window, warn io.Writer) *story {
 
 // traceWith is trace with the files scanned as cfg says.
 func traceWith(cfg scanConfig, id string, sources []source, w window, warn io.Writer) *story {
-	st := &story{ID: id, Requests: map[string]*request{}}
+	st := &story{ID: id, Requests: map[string]*request{}, Order: []string{}}
 	for _, s := range sources {
 		st.Files = append(st.Files, s.name)
 	}

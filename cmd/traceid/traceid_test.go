@@ -309,3 +309,22 @@ func TestConsoleLogSaysItNeedsJSON(t *testing.T) {
 	assert.Equal(t, 1, run([]string{"01a21433-216f-72a2-95b6-c1f59791269d", log}, nil, &out, &errOut))
 	assert.Contains(t, errOut.String(), "not a console-format log")
 }
+
+// TestCountsWhatItRead: a log named twice is read once, a log that could
+// not be read is not counted as scanned, and -json with no match still
+// gives a list of requests (empty), not null.
+func TestCountsWhatItRead(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "a.log")
+	id := "01a21433-216f-72a2-95b6-c1f59791269d"
+	require.NoError(t, os.WriteFile(log, []byte(`{"level":"warn","id":"`+id+`","status":404,"message":"Not Found"}`+"\n"+`{"level":"info","id":"01a21433-0000-7000-8000-000000000001","message":"request"}`+"\n"), 0o600))
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run([]string{id, log, log, dir + "/./a.log", filepath.Join(dir, "missing.log")}, nil, &out, &errOut), errOut.String())
+	assert.Contains(t, out.String(), "Scanned 2 lines in 1 log; could not read "+filepath.Join(dir, "missing.log"))
+
+	out.Reset()
+	require.Equal(t, 1, run([]string{"-json", "01a21433-ffff-7000-8000-000000000009", log}, nil, &out, &errOut))
+	var st map[string]any
+	require.NoError(t, json.Unmarshal(out.Bytes(), &st))
+	assert.Equal(t, []any{}, st["order"])
+}
