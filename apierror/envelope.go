@@ -95,7 +95,7 @@ const hexDigits = "0123456789abcdef"
 
 // AppendTimestamp appends t in [TimestampLayout], as the envelope's
 // timestamp is written. It is t.UTC().AppendFormat(dst, TimestampLayout)
-// without reading the layout on every call (a tenth of the time); years
+// without reading the layout on every call; years
 // outside 0000–9999 take AppendFormat.
 func AppendTimestamp(dst []byte, t time.Time) []byte {
 	t = t.UTC()

@@ -59,10 +59,11 @@ func NewIDAt(t time.Time) string {
 // maxMillis is the last millisecond a UUIDv7 can hold.
 const maxMillis = 1<<48 - 1
 
-// ValidID reports whether id is a UUID in the canonical form the contract
-// requires of an envelope's id: 36 characters, lower-case hexadecimal
-// digits in groups of 8, 4, 4, 4 and 12 separated by hyphens. (It does not
-// require version 7: the contract accepts any UUID.)
+// ValidID reports whether id is a UUID as the contract requires of an
+// envelope's id: RFC 9562's layout (version 1 to 8, its variant) in
+// canonical form, 36 characters of lower-case hexadecimal digits in groups
+// of 8, 4, 4, 4 and 12 separated by hyphens. It does not require version
+// 7: the contract accepts any RFC 9562 UUID.
 func ValidID(id string) bool {
 	if len(id) != 36 {
 		return false
@@ -72,6 +73,14 @@ func ValidID(id string) bool {
 		switch i {
 		case 8, 13, 18, 23:
 			if c != '-' {
+				return false
+			}
+		case 14: // the version
+			if c < '1' || c > '8' {
+				return false
+			}
+		case 19: // the variant: 10xx
+			if c != '8' && c != '9' && c != 'a' && c != 'b' {
 				return false
 			}
 		default:

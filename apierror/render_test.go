@@ -340,6 +340,17 @@ func TestNewIDAtOutsideWhatUUIDv7Holds(t *testing.T) {
 }
 
 func TestValidID(t *testing.T) {
+	// The pattern the envelope's JSON Schema gives the id.
+	raw, err := os.ReadFile("../testdata/envelope.schema.json")
+	require.NoError(t, err)
+	var schema struct {
+		Properties struct {
+			ID struct{ Pattern string } `json:"id"`
+		} `json:"properties"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &schema))
+	schemaID := regexp.MustCompile(schema.Properties.ID.Pattern)
+
 	for id, want := range map[string]bool{
 		"01a21433-216f-72a2-95b6-c1f59791269d":   true,
 		"93aa74d5-8caf-473f-af2f-42cf806ddfdc":   true, // v4: the contract accepts any UUID
@@ -353,6 +364,7 @@ func TestValidID(t *testing.T) {
 		"":                                       false,
 	} {
 		assert.Equal(t, want, apierror.ValidID(id), "%q", id)
+		assert.Equal(t, schemaID.MatchString(id), apierror.ValidID(id), "ValidID agrees with the envelope schema's pattern for %q", id)
 		if want {
 			_, err := uuid.Parse(id)
 			assert.NoError(t, err)
