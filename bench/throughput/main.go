@@ -1,14 +1,15 @@
 // Command throughput measures the demo server under vegeta on loopback:
 // requests per second and latency on an error route (a 404 envelope and
 // its error line) against the same server's /healthz (its access line),
-// in alternating rounds so that both see the same machine. It prints a
+// in rounds that alternate the order of the routes (ABBA), so that both
+// see the same machine. It prints a
 // table and one `go test -bench` style line per round
 // (BenchmarkThroughput/healthz, BenchmarkThroughput/error, with ns/op
 // and req/s), which bench/budgets reads. It builds the demo and vegeta (a
 // tool of the module, pinned in go.mod) into a temporary directory;
 // nothing is left behind.
 //
-//	go run ./throughput -duration 10s -rounds 5
+//	go run ./throughput -duration 10s -rounds 10
 package main
 
 import (
@@ -39,7 +40,7 @@ type report struct {
 
 func main() {
 	duration := flag.Duration("duration", 10*time.Second, "time spent on each route, split into the rounds")
-	rounds := flag.Int("rounds", 5, "rounds; each attacks every route in turn")
+	rounds := flag.Int("rounds", 10, "rounds; each attacks every route in turn, the order alternating")
 	workers := flag.Int("workers", 16, "vegeta's concurrent workers (attacks run at the maximum rate)")
 	root := flag.String("root", "..", "the repository root")
 	flag.Parse()
@@ -97,8 +98,16 @@ func run(root string, duration time.Duration, rounds, workers int) error {
 		{"GET /no-such-route (404 envelope)", "error", "GET " + base + "/no-such-route", "404"},
 	}
 	reports := make([][]report, len(targets))
-	for range rounds {
-		for i, t := range targets {
+	for round := range rounds {
+		// ABBA: every other round starts with the other route, so that a
+		// machine that slows down (or speeds up) over the run weighs on
+		// both alike.
+		order := []int{0, 1}
+		if round%2 == 1 {
+			order = []int{1, 0}
+		}
+		for _, i := range order {
+			t := targets[i]
 			r, err := attack(vegeta, t.target, duration, workers)
 			if err != nil {
 				return fmt.Errorf("%s: %w", t.name, err)
