@@ -9,9 +9,10 @@ type idKey struct{}
 // requests with that context, for a service that renders without package
 // middleware. Behind the middleware it changes nothing: the middleware
 // renders with its own id, so that the envelope, the header and the log
-// line always agree. To read a request's id, use middleware.ID. An id
-// that is not a UUID in canonical form ([ValidID]) is not used: the
-// renderer makes a new one.
+// line always agree. To read a request's id, use middleware.ID. An id in
+// upper case is sent in lower case; one that is not a UUID ([ValidID]) is
+// not used: the renderer makes a new one, so log the id the renderer
+// returns ([Renderer.Write] returns the envelope), not the one given here.
 func WithID(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, idKey{}, id)
 }

@@ -3,6 +3,7 @@ package apierror
 import (
 	"encoding/hex"
 	"math/rand/v2"
+	"strings"
 	"time"
 )
 
@@ -90,4 +91,15 @@ func ValidID(id string) bool {
 		}
 	}
 	return true
+}
+
+// canonicalID returns id in lower case if it is a UUID in upper or mixed
+// case, and id itself otherwise.
+func canonicalID(id string) string {
+	if len(id) == 36 && !ValidID(id) {
+		if l := strings.ToLower(id); ValidID(l) {
+			return l
+		}
+	}
+	return id
 }

@@ -46,10 +46,10 @@ func WithClock(now func() time.Time) Option {
 }
 
 // WithIDGenerator sets the source of ids for requests whose context carries
-// none (see [WithID]). The default is [NewID]. An id it returns that is not
-// a UUID in canonical form ([ValidID]) is replaced by one from NewID: the
-// contract allows nothing else in the envelope and the X-Request-Id
-// header. NewRenderer panics on nil.
+// none (see [WithID]). The default is [NewID]. An id it returns in upper
+// case is sent in lower case; one that is not a UUID ([ValidID]) is
+// replaced by one from NewID: the contract allows nothing else in the
+// envelope and the X-Request-Id header. NewRenderer panics on nil.
 func WithIDGenerator(newID func() string) Option {
 	return func(r *Renderer) {
 		if newID == nil {
@@ -83,9 +83,9 @@ func NewRenderer(opts ...Option) *Renderer {
 // So no internal text reaches a client in a 5xx. A nil e is rendered as a
 // 500.
 func (r *Renderer) Envelope(req *http.Request, e *Error) Envelope {
-	id := idFromContext(req.Context())
+	id := canonicalID(idFromContext(req.Context()))
 	if !ValidID(id) {
-		if id = r.newID(); !ValidID(id) {
+		if id = canonicalID(r.newID()); !ValidID(id) {
 			id = NewID()
 		}
 	}

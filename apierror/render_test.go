@@ -392,3 +392,16 @@ func TestRendererNeverSendsAnIDThatIsNotAUUID(t *testing.T) {
 		assert.True(t, apierror.ValidID(rec.Header().Get("X-Request-Id")), "WithID %q", bad)
 	}
 }
+
+// TestRendererSendsAnUpperCaseUUIDInLowerCase: an upper-case UUID given
+// with WithID or by a generator is the same id in the contract's form.
+func TestRendererSendsAnUpperCaseUUIDInLowerCase(t *testing.T) {
+	const upper, lower = "01A21433-216F-72A2-95B6-C1F59791269D", "01a21433-216f-72a2-95b6-c1f59791269d"
+	req := httptest.NewRequest("GET", "/x", nil)
+	env := apierror.NewRenderer(apierror.WithIDGenerator(func() string { return upper })).Write(httptest.NewRecorder(), req, apierror.NotFound(""))
+	assert.Equal(t, lower, env.ID)
+	rec := httptest.NewRecorder()
+	env = apierror.NewRenderer().Write(rec, req.WithContext(apierror.WithID(req.Context(), upper)), apierror.NotFound(""))
+	assert.Equal(t, lower, env.ID)
+	assert.Equal(t, lower, rec.Header().Get("X-Request-Id"))
+}

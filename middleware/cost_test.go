@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -117,7 +118,7 @@ func TestCostPerRequest(t *testing.T) {
 // that is not a UUID never reaches the client or the log as the request's
 // id (a CR LF in it would be a header of its own); the first is reported.
 func TestGeneratorIDsThatAreNotUUIDsAreNotSent(t *testing.T) {
-	for _, bad := range []string{"abc\r\nSet-Cookie: x=1", "", "req-1", strings.Repeat("a", 5000)} {
+	for _, bad := range []string{"abc\r\nSet-Cookie: x=1", "", "req-1", strings.Repeat("a", 5000), "00000000-0000-0000-0000-000000000000"} {
 		s := newStack(middleware.WithIDGenerator(func() string { return bad }), middleware.WithAccessLog(true))
 		srv := s.serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == "/missing" {
@@ -145,4 +146,62 @@ func TestGeneratorIDsThatAreNotUUIDsAreNotSent(t *testing.T) {
 		}
 		assert.Equal(t, 1, reports, "reported once per middleware")
 	}
+}
+
+// TestContextLoggerWithLoggingOff: with a disabled logger, zerolog.Ctx
+// behaves as zerolog's own WithContext would: the disabled logger hides a
+// logger already in the context, and where there is none, zerolog.Ctx
+// gives zerolog.DefaultContextLogger.
+func TestContextLoggerWithLoggingOff(t *testing.T) {
+	fallback := zerolog.New(io.Discard).With().Str("default", "yes").Logger()
+	saved := zerolog.DefaultContextLogger
+	zerolog.DefaultContextLogger = &fallback
+	t.Cleanup(func() { zerolog.DefaultContextLogger = saved })
+	outer := zerolog.New(io.Discard).With().Str("outer", "yes").Logger()
+
+	for _, withOuter := range []bool{false, true} {
+		var got *zerolog.Logger
+		h := middleware.Errors(middleware.WithLogger(zerolog.Nop()))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			got = zerolog.Ctx(r.Context())
+		}))
+		req := httptest.NewRequest("GET", "/", nil)
+		if withOuter {
+			req = req.WithContext(outer.WithContext(req.Context()))
+		}
+		h.ServeHTTP(httptest.NewRecorder(), req)
+		require.NotNil(t, got)
+		if withOuter {
+			assert.Equal(t, zerolog.Disabled, got.GetLevel(), "the disabled logger hides the outer one")
+		} else {
+			assert.Same(t, &fallback, got, "no logger in the context: zerolog's default")
+		}
+	}
+}
+
+// TestRequestContextHasAName: fmt and context's own String name the
+// request's context, as they name the context package's.
+func TestRequestContextHasAName(t *testing.T) {
+	var name, child string
+	h := middleware.Errors(middleware.WithLogger(zerolog.Nop()))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name = fmt.Sprint(r.Context())
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		child = fmt.Sprint(ctx)
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	assert.Regexp(t, `^context\.Background\.WithValue\(middleware request [0-9a-f-]{36}\)$`, name)
+	assert.Equal(t, name+".WithCancel", child)
+}
+
+// TestGeneratorUpperCaseUUIDIsSentInLowerCase: a generator's UUID in upper
+// case is the same id, sent and logged in the contract's form, and not
+// reported.
+func TestGeneratorUpperCaseUUIDIsSentInLowerCase(t *testing.T) {
+	s := newStack(middleware.WithIDGenerator(func() string { return "01A21433-216F-72A2-95B6-C1F59791269D" }))
+	srv := s.serve(t, middleware.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error { return apierror.NotFound("") }))
+	resp, body := do(t, "GET", srv.URL, nil)
+	env, line := s.checkEnvelope(t, resp, body, 404)
+	assert.Equal(t, "01a21433-216f-72a2-95b6-c1f59791269d", env.ID)
+	assert.Equal(t, env.ID, line["id"])
+	assert.Len(t, s.log.Lines(t), 1, "no report of a rejected id")
 }

@@ -92,7 +92,7 @@ func (t *tracker) report(w http.ResponseWriter, rec errorRecord) {
 		if t.answer != nil {
 			t.asideLocked(rec, "error not sent: an earlier error answers the request")
 		} else {
-			t.answer = keepLocked(rec)
+			t.answer = keep(rec)
 			t.abort = t.phase == committed && !rec.clientGone
 		}
 		t.mu.Unlock()
@@ -108,7 +108,7 @@ func (t *tracker) report(w http.ResponseWriter, rec errorRecord) {
 		return
 	}
 	t.phase = answering
-	t.answer = keepLocked(rec)
+	t.answer = keep(rec)
 	t.mu.Unlock()
 
 	t.cfg.renderer.WriteEnvelope(w, t.orig, rec.err, rec.env)
@@ -182,10 +182,10 @@ func (t *tracker) asideLocked(rec errorRecord, why string) {
 	t.asides = append(t.asides, rec)
 }
 
-// keepLocked returns rec stored for the tracker. (Kept beside the tracker,
+// keep returns rec stored for the tracker. (Kept beside the tracker,
 // not in it: a tracker under 512 bytes is allocated without a header and
 // costs every success less than an allocation costs the rare error.)
-func keepLocked(rec errorRecord) *errorRecord {
+func keep(rec errorRecord) *errorRecord {
 	kept := new(errorRecord)
 	*kept = rec
 	return kept
@@ -216,7 +216,7 @@ func (t *tracker) finish() {
 		switch t.phase {
 		case held:
 			rec := t.foreignRecordLocked("")
-			t.answer = keepLocked(rec)
+			t.answer = keep(rec)
 			render = t.answer
 		case answering:
 			render = t.answer
@@ -226,7 +226,7 @@ func (t *tracker) finish() {
 				// panicked, and wrote nothing: the panic answers.
 				rec := errorRecord{err: apierror.Internal(t.goPanics[0])}
 				rec.env = t.envelope(rec.err)
-				t.answer = keepLocked(rec)
+				t.answer = keep(rec)
 				render = t.answer
 			} else {
 				// The handler wrote nothing: net/http sends a 200 with

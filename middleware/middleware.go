@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -104,17 +105,22 @@ func WithForeignBodyLimit(n int) Option {
 
 func newConfig(opts []Option) *config {
 	c := &config{logger: zerolog.New(os.Stderr).With().Timestamp().Logger(), now: time.Now, maxForeign: 1 << 10, zerologKey: zerologKey()}
+	if c.zerologKey == nil {
+		// zerolog.Ctx no longer looks its logger up with ctx.Value: the
+		// request's logger could not be handed to handlers.
+		panic("middleware: cannot find zerolog's context key; this zerolog version is not supported")
+	}
 	for _, o := range opts {
 		o(c)
 	}
-	rendererOpts := []apierror.Option{apierror.WithClock(c.now)}
-	if newID := c.newID; newID != nil {
+	if c.newID != nil {
 		c.idAt = c.checkedID
-		rendererOpts = append(rendererOpts, apierror.WithIDGenerator(newID))
 	} else {
 		c.idAt = apierror.NewIDAt
 	}
-	c.renderer = apierror.NewRenderer(rendererOpts...)
+	// The renderer is only given envelopes with the request's id
+	// (EnvelopeWith), so its own id generator is never used.
+	c.renderer = apierror.NewRenderer(apierror.WithClock(c.now))
 	return c
 }
 
@@ -180,6 +186,9 @@ func (c *config) checkedID(start time.Time) string {
 	id := c.newID()
 	if apierror.ValidID(id) {
 		return id
+	}
+	if lower := strings.ToLower(id); apierror.ValidID(lower) {
+		return lower // a UUID in upper case: the contract's form is lower case
 	}
 	c.badIDOnce.Do(func() {
 		c.logger.Error().Str("rejected_id", id).

@@ -80,7 +80,7 @@ func TestPhaseTable(t *testing.T) {
 			if tt.from == answering || tt.from == answered {
 				r := errorRecord{err: apierror.NotFound("first")}
 				r.env = cfg.renderer.Envelope(tr.req, r.err)
-				tr.answer = keepLocked(r)
+				tr.answer = keep(r)
 			}
 			if tt.from == held {
 				tr.foreign = http.StatusTeapot

@@ -3,6 +3,7 @@ package middleware
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -125,9 +126,30 @@ func (c *requestContext) Value(key any) any {
 	case trackerKey{}:
 		return c.t
 	case c.t.cfg.zerologKey:
+		if c.t.cfg.logger.GetLevel() == zerolog.Disabled {
+			// As zerolog's WithContext: a disabled logger hides one
+			// already in the context, and is not put in one that has
+			// none (zerolog.Ctx then gives DefaultContextLogger).
+			if outer := c.Context.Value(key); outer == nil {
+				return nil
+			}
+		}
 		return c.t.contextLogger()
 	}
 	return c.Context.Value(key)
+}
+
+// String names the context as the context package names its own: the
+// parent's name, then what this one adds.
+func (c *requestContext) String() string {
+	return contextName(c.Context) + ".WithValue(middleware request " + c.t.id + ")"
+}
+
+func contextName(ctx context.Context) string {
+	if s, ok := ctx.(fmt.Stringer); ok {
+		return s.String()
+	}
+	return fmt.Sprintf("%T", ctx)
 }
 
 // contextLogger returns the request's zerolog logger: the configured one
@@ -240,7 +262,13 @@ func (t *tracker) WriteHeader(code int) {
 // and reports whether it must be passed on.
 func (t *tracker) headerLocked(code int) bool {
 	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
-		return t.phase == open || t.phase == answering // informational: more headers follow
+		// Informational (103 Early Hints): the header goes out as it
+		// stands, and the final response's follows.
+		send := t.phase == open || t.phase == answering
+		if send {
+			t.idHeaderLocked()
+		}
+		return send
 	}
 	switch t.phase {
 	case open:

@@ -51,7 +51,9 @@ func main() {
 type results map[string]map[string][]float64
 
 // line matches "BenchmarkHappy/errkit-2  1000  1234 ns/op  56 B/op  7 allocs/op"
-// and any other value-unit pairs after the iteration count.
+// and any other value-unit pairs after the iteration count. go test leaves
+// the -N suffix out at GOMAXPROCS 1, so a benchmark whose own name ends in
+// "-" and digits would be misread: no budgeted name does.
 var line = regexp.MustCompile(`^Benchmark(\S+?)(?:-(\d+))?\s+\d+\s+(.*)$`)
 
 func (res results) read(r io.Reader) error {
@@ -94,6 +96,14 @@ func (res results) median(name, unit string) (float64, bool) {
 		return xs[len(xs)/2], true
 	}
 	return (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2, true
+}
+
+// max returns the largest sample of name's unit, or -1 if there is none.
+func (res results) max(name, unit string) float64 {
+	if xs := res[name][unit]; len(xs) > 0 {
+		return slices.Max(xs)
+	}
+	return -1
 }
 
 // cpus returns the largest -cpu value name was run with.
@@ -190,13 +200,16 @@ func check(res results, w io.Writer) tally {
 	if ns, ok := get(tid, "ns/op", "TraceID/grep", "TraceID/traceid"); ok {
 		verdict(tid, ns[1] <= 2*ns[0], "%.0f vs %.0f ms: %.2f x", ns[1]/1e6, ns[0]/1e6, ns[1]/ns[0])
 	}
-	const heap = "traceid: peak heap <= 16 MiB"
-	if mib, ok := get(heap, "peak-heap-MiB", "TraceID/traceid", "TraceID/traceid-files"); ok {
-		verdict(heap, max(mib[0], mib[1]) <= 16, "%.1f MiB for one file, %.1f MiB for several", mib[0], mib[1])
+	// A peak is a peak: the largest of all runs, not their median.
+	const heap = "traceid: peak heap <= 16 MiB (the largest of all runs)"
+	if one, several := res.max("TraceID/traceid", "peak-heap-MiB"), res.max("TraceID/traceid-files", "peak-heap-MiB"); one < 0 || several < 0 {
+		verdict(heap, false, "no peak-heap-MiB samples for TraceID/traceid and TraceID/traceid-files")
+	} else {
+		verdict(heap, max(one, several) <= 16, "%.1f MiB for one file, %.1f MiB for several", one, several)
 	}
 	const cores = "traceid: several files use every core (>= 0.8 x GOMAXPROCS)"
-	if c, ok := get(cores, "cores", "TraceID/traceid-files"); ok {
-		n := max(res.cpus("TraceID/traceid-files"), 1)
+	n := max(res.cpus("TraceID/traceid-files"), 1)
+	if c, ok := get(cores, "cores", "TraceID/traceid-files@"+strconv.Itoa(n)); ok {
 		verdict(cores, c[0] >= 0.8*float64(n), "%.2f cores busy of %d", c[0], n)
 	}
 	const tput = "throughput: the error route >= 0.9 x /healthz"

@@ -50,6 +50,7 @@ func TestBudgets(t *testing.T) {
 		{"parallel happy scales worse than bare", [2]string{"1880 ns/op", "1960 ns/op"}, []string{"parallel/happy"}},
 		{"traceid slower than 2x grep", [2]string{"400000000 ns/op", "450000000 ns/op"}, []string{"traceid: 1 GB"}},
 		{"traceid heap", [2]string{"4.1 peak-heap-MiB", "16.5 peak-heap-MiB"}, []string{"traceid: peak heap"}},
+		{"traceid heap: one run of several over", [2]string{"BenchmarkTraceID/traceid-2         1   400000000 ns/op   3.3 peak-heap-MiB", "BenchmarkTraceID/traceid-2         1   400000000 ns/op   3.3 peak-heap-MiB   1.9 cores\nBenchmarkTraceID/traceid-2         1   400000000 ns/op   3.3 peak-heap-MiB   1.9 cores\nBenchmarkTraceID/traceid-2         1   400000000 ns/op   17 peak-heap-MiB"}, []string{"traceid: peak heap"}},
 		{"traceid one core", [2]string{"1.7 cores", "1.1 cores"}, []string{"traceid: several files"}},
 		{"throughput", [2]string{"23000 req/s", "22000 req/s"}, []string{"throughput:"}},
 		{"samples missing", [2]string{"BenchmarkError/naive-2", "# gone"}, []string{"no ns/op samples for Error/naive", "no allocs/op samples for Error/naive"}},

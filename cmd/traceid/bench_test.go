@@ -144,8 +144,12 @@ func writeBenchLogs(dir, id string) (whole string, parts []string, err error) {
 	return whole, parts, nil
 }
 
+// writeFile writes r to path whole or not at all (through a temporary
+// file renamed at the end), so that a run interrupted while writing does
+// not leave a log that a later run would take for a complete one.
 func writeFile(path string, r io.Reader) error {
-	f, err := os.Create(path)
+	tmp := path + ".partial"
+	f, err := os.Create(tmp)
 	if err != nil {
 		return err
 	}
@@ -157,7 +161,10 @@ func writeFile(path string, r io.Reader) error {
 		f.Close()
 		return err
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // lineLimitedReader reads whole lines from r until n bytes or more were

@@ -76,6 +76,7 @@ type partResult struct {
 // at most workers+2 parts in flight (their open files, the lines they
 // found).
 func scanFiles(sources []source, needles [][]byte, count bool, cfg scanConfig, found func(src int, m match), done func(src int, c counts, err error)) {
+	cfg.workers, cfg.block = max(cfg.workers, 1), max(cfg.block, 1)
 	queue := make(chan *part, cfg.workers) // in the order of the sources and of their parts
 	work := make(chan *part)
 	go func() {

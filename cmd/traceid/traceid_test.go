@@ -106,7 +106,7 @@ func TestExitCodesAndMessages(t *testing.T) {
 		{"upper case id", []string{strings.ToUpper(id), log}, "", 0, "[offers] request " + id, ""},
 		{"unknown id", []string{"01a21433-0000-7000-8000-000000000000", log}, "", 1, "", "no log line has id"},
 		{"malformed id", []string{"ticket-42", log}, "", 2, "", "is not a 360X error id"},
-		{"unreadable and readable", []string{id, filepath.Join(dir, "missing.log"), log}, "", 0, "could not read", "skipping"},
+		{"unreadable and readable", []string{id, filepath.Join(dir, "missing.log"), log}, "", 0, "could not read", "could not read"},
 		{"only unreadable", []string{id, filepath.Join(dir, "missing.log")}, "", 2, "", "no log could be read"},
 		{"stdin", []string{id}, `{"level":"warn","id":"` + id + `","status":404,"message":"Not Found"}` + "\n", 0, "(stdin)", ""},
 		{"old id", []string{"-now", "2027-01-30T00:00:00Z", id, log}, "", 0, "OLDER than the 30-day log retention", ""},
@@ -201,6 +201,10 @@ func peakHeapGrowth(fn func()) uint64 {
 	fn()
 	close(stop)
 	<-done
+	runtime.ReadMemStats(&m) // a run shorter than the period is measured too
+	if m.HeapInuse > peak.Load() {
+		peak.Store(m.HeapInuse)
+	}
 	return peak.Load() - min(peak.Load(), before.HeapInuse)
 }
 
