@@ -87,15 +87,21 @@ func (res results) read(r io.Reader) error {
 // median returns the median of the samples of name's unit, and whether
 // there were any.
 func (res results) median(name, unit string) (float64, bool) {
-	xs := slices.Clone(res[name][unit])
+	xs := res[name][unit]
 	if len(xs) == 0 {
 		return 0, false
 	}
-	slices.Sort(xs)
-	if len(xs)%2 == 1 {
-		return xs[len(xs)/2], true
+	return medianOf(xs), true
+}
+
+// medianOf returns the median of xs, which must not be empty.
+func medianOf(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
 	}
-	return (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2, true
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // max returns the largest sample of name's unit, or -1 if there is none.
@@ -196,6 +202,27 @@ func check(res results, w io.Writer) tally {
 			}
 		}
 	}
+	// Not a budget: the same ratios taken round by round (the -cpu 1 and
+	// -cpu 2 runs of one round are seconds apart), then their median. On a
+	// shared machine whose second core comes and goes, this says more than
+	// the ratio of medians above.
+	var paired []string
+	for _, p := range []string{"bare", "happy", "error"} {
+		one, two := res["Parallel/"+p+"@1"]["ns/op"], res["Parallel/"+p+"@2"]["ns/op"]
+		if len(one) == 0 || len(one) != len(two) {
+			paired = nil
+			break
+		}
+		ratios := make([]float64, len(one))
+		for i := range one {
+			ratios[i] = two[i] / one[i]
+		}
+		paired = append(paired, fmt.Sprintf("%s %.2f", p, medianOf(ratios)))
+	}
+	if paired != nil {
+		fmt.Fprintf(w, "%-7s %-64s %s\n", "info", "parallel: median of the per-round -cpu 2 / -cpu 1 ratios", strings.Join(paired, ", "))
+	}
+
 	const tid = "traceid: 1 GB log <= 2 x grep -F -c"
 	if ns, ok := get(tid, "ns/op", "TraceID/grep", "TraceID/traceid"); ok {
 		verdict(tid, ns[1] <= 2*ns[0], "%.0f vs %.0f ms: %.2f x", ns[1]/1e6, ns[0]/1e6, ns[1]/ns[0])
