@@ -93,13 +93,18 @@ func ValidID(id string) bool {
 	return true
 }
 
-// canonicalID returns id in lower case if it is a UUID in upper or mixed
-// case, and id itself otherwise.
-func canonicalID(id string) string {
-	if len(id) == 36 && !ValidID(id) {
+// CanonicalID returns id in the contract's canonical form and reports
+// whether it is a UUID there ([ValidID]): a UUID in upper or mixed case
+// comes back in lower case; anything else comes back as it was, with
+// false.
+func CanonicalID(id string) (string, bool) {
+	if ValidID(id) {
+		return id, true
+	}
+	if len(id) == 36 {
 		if l := strings.ToLower(id); ValidID(l) {
-			return l
+			return l, true
 		}
 	}
-	return id
+	return id, false
 }

@@ -83,9 +83,9 @@ func NewRenderer(opts ...Option) *Renderer {
 // So no internal text reaches a client in a 5xx. A nil e is rendered as a
 // 500.
 func (r *Renderer) Envelope(req *http.Request, e *Error) Envelope {
-	id := canonicalID(idFromContext(req.Context()))
-	if !ValidID(id) {
-		if id = canonicalID(r.newID()); !ValidID(id) {
+	id, ok := CanonicalID(idFromContext(req.Context()))
+	if !ok {
+		if id, ok = CanonicalID(r.newID()); !ok {
 			id = NewID()
 		}
 	}

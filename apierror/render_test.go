@@ -405,3 +405,20 @@ func TestRendererSendsAnUpperCaseUUIDInLowerCase(t *testing.T) {
 	assert.Equal(t, lower, env.ID)
 	assert.Equal(t, lower, rec.Header().Get("X-Request-Id"))
 }
+
+func TestCanonicalID(t *testing.T) {
+	for in, want := range map[string]struct {
+		id string
+		ok bool
+	}{
+		"01a21433-216f-72a2-95b6-c1f59791269d": {"01a21433-216f-72a2-95b6-c1f59791269d", true},
+		"01A21433-216F-72a2-95B6-C1F59791269D": {"01a21433-216f-72a2-95b6-c1f59791269d", true},
+		"01A21433216F72A295B6C1F59791269D":     {"01A21433216F72A295B6C1F59791269D", false},
+		"req-1":                                {"req-1", false},
+		"":                                     {"", false},
+	} {
+		id, ok := apierror.CanonicalID(in)
+		assert.Equal(t, want.id, id, "%q", in)
+		assert.Equal(t, want.ok, ok, "%q", in)
+	}
+}

@@ -129,9 +129,7 @@ func (t *tracker) classify(e *apierror.Error, panicked bool) (*apierror.Error, b
 		if e.Status == apierror.StatusClientClosedRequest {
 			return e, true
 		}
-		g := apierror.New(apierror.StatusClientClosedRequest, "")
-		g.Cause = e
-		return g, true
+		return clientClosed(e), true
 	}
 	if e.Status == apierror.StatusClientClosedRequest {
 		cause := e.Cause
@@ -141,6 +139,14 @@ func (t *tracker) classify(e *apierror.Error, panicked bool) (*apierror.Error, b
 		return apierror.Internal(cause), false
 	}
 	return e, false
+}
+
+// clientClosed is the 499 of a request whose client went away, around
+// cause: what the handler returned, or what said the client had gone.
+func clientClosed(cause error) *apierror.Error {
+	e := apierror.New(apierror.StatusClientClosedRequest, "")
+	e.Cause = cause
+	return e
 }
 
 // clientGoneErr reports whether err says that the client went away: the
@@ -314,8 +320,7 @@ func (t *tracker) outcomeLocked() outcome {
 		if cause == nil {
 			cause = context.Cause(t.rctx.Context)
 		}
-		e := apierror.New(apierror.StatusClientClosedRequest, "")
-		e.Cause = cause
+		e := clientClosed(cause)
 		o.answer = errorRecord{err: e, env: t.envelope(e), clientGone: true}
 	}
 	if (o.answer.err != nil && !o.answer.clientGone) || len(o.goPanics) > 0 {

@@ -20,7 +20,6 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -183,12 +182,9 @@ func (t *tracker) recoverPanic(w http.ResponseWriter) {
 // that started at start, or a UUIDv7 when that is not a UUID in canonical
 // form; the first such id is logged.
 func (c *config) checkedID(start time.Time) string {
-	id := c.newID()
-	if apierror.ValidID(id) {
+	id, ok := apierror.CanonicalID(c.newID())
+	if ok {
 		return id
-	}
-	if lower := strings.ToLower(id); apierror.ValidID(lower) {
-		return lower // a UUID in upper case: the contract's form is lower case
 	}
 	c.badIDOnce.Do(func() {
 		c.logger.Error().Str("rejected_id", id).
