@@ -238,19 +238,21 @@ func isSuccessHeader(k string) bool {
 }
 
 // lengths holds the decimal form of every length an envelope usually has,
-// so that its Content-Length costs no allocation. It is never written
-// after package initialization.
-var lengths = func() (t [2048]string) {
+// so that its Content-Length costs no allocation. It is made when the
+// first envelope is written, not when a program that imports the package
+// starts, and never written after.
+var lengths = sync.OnceValue(func() *[2048]string {
+	var t [2048]string
 	for n := range t {
 		t[n] = strconv.Itoa(n)
 	}
-	return t
-}()
+	return &t
+})
 
 // contentLength returns n in decimal.
 func contentLength(n int) string {
-	if n < len(lengths) {
-		return lengths[n]
+	if t := lengths(); n < len(t) {
+		return t[n]
 	}
 	return strconv.Itoa(n)
 }
