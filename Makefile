@@ -25,7 +25,7 @@ TRACEID_BENCH_DIR ?= $(or $(TMPDIR),/tmp)/errkit-traceid-bench
 LOADTIME_RECONCILE ?= 30s
 LOADRATE      ?= 240
 # package:FuzzTarget pairs that `make fuzz` runs, each for FUZZTIME.
-FUZZ_TARGETS  := jsonbody:FuzzDecode apierror:FuzzAppendJSON apierror:FuzzRenderer apierror:FuzzParseEnvelope apierror:FuzzReadResponse middleware:FuzzSanitizeRequestID cmd/traceid:FuzzScan
+FUZZ_TARGETS  := jsonbody:FuzzDecode jsonbody:FuzzDecodeLikeEncodingJSON apierror:FuzzAppendJSON apierror:FuzzRenderer apierror:FuzzParseEnvelope apierror:FuzzReadResponse middleware:FuzzSanitizeRequestID cmd/traceid:FuzzScan
 
 .PHONY: help run run-stack victorialogs test lint fuzz bench loadtest
 
@@ -84,6 +84,9 @@ bench: ## benchmarks vs chi, hlog, echo and a naive writer, traceid vs grep, the
 	$(GO) test -c -o bench/out/traceid.test ./cmd/traceid && for i in $$(seq $(TRACECOUNT)); do \
 		TRACEID_BENCH_DIR=$(TRACEID_BENCH_DIR) ./bench/out/traceid.test -test.run='^$$' -test.bench=TraceID -test.benchtime=1x -test.timeout=30m || exit 1; \
 	done | tee bench/out/traceid.txt
+	$(GO) test -c -o bench/out/jsonbody.test ./jsonbody && for i in $$(seq $(BENCHCOUNT)); do \
+		./bench/out/jsonbody.test -test.run='^$$' -test.bench=Decode -test.benchmem -test.benchtime=$(BENCHTIME) || exit 1; \
+	done | tee bench/out/jsonbody.txt
 	cd bench && $(GO) run ./throughput -duration $(LOADTIME) -rounds $(LOADROUNDS) | tee out/throughput.txt
-	cd bench && cat out/bench.txt out/parallel.txt > out/all.txt && $(GO) run $(BENCHSTAT) out/all.txt | tee out/benchstat.txt
-	cd bench && $(GO) run ./budgets out/bench.txt out/parallel.txt out/traceid.txt out/throughput.txt | tee out/budgets.txt
+	cd bench && cat out/bench.txt out/parallel.txt out/jsonbody.txt > out/all.txt && $(GO) run $(BENCHSTAT) out/all.txt | tee out/benchstat.txt
+	cd bench && $(GO) run ./budgets out/bench.txt out/parallel.txt out/traceid.txt out/jsonbody.txt out/throughput.txt | tee out/budgets.txt

@@ -90,13 +90,17 @@ const maxNamedAttributes = 20
 // in its detail, in the order given ("price: must be greater than 0;
 // currency: is required"), up to 20 and then how many more. All of them
 // are kept in [Error.Attributes].
-func InvalidModel(attrs ...Attribute) *Error {
+func InvalidModel(attrs ...Attribute) *Error { return InvalidModelOf(len(attrs), attrs...) }
+
+// InvalidModelOf is [InvalidModel] for a list cut short: attrs are the
+// first of total offending attributes. The detail names up to 20 of attrs
+// and counts the rest of total ("and 9980 more"); [Error.Attributes] holds
+// attrs. A total below len(attrs) counts as len(attrs).
+func InvalidModelOf(total int, attrs ...Attribute) *Error {
+	total = max(total, len(attrs))
 	var b strings.Builder
 	for i, a := range attrs {
 		if i == maxNamedAttributes {
-			b.WriteString("; and ")
-			b.WriteString(strconv.Itoa(len(attrs) - i))
-			b.WriteString(" more")
 			break
 		}
 		if i > 0 {
@@ -106,9 +110,22 @@ func InvalidModel(attrs ...Attribute) *Error {
 		b.WriteString(": ")
 		b.WriteString(a.Reason)
 	}
+	if named := min(len(attrs), maxNamedAttributes); total > named {
+		if named > 0 {
+			b.WriteString("; and ")
+		} else {
+			b.WriteString("The model has ")
+		}
+		b.WriteString(strconv.Itoa(total - named))
+		if named > 0 {
+			b.WriteString(" more")
+		} else {
+			b.WriteString(" invalid attributes.")
+		}
+	}
 	e := New(http.StatusBadRequest, b.String())
 	e.Code = CodeInvalidModel
-	if len(attrs) == 0 {
+	if total == 0 {
 		e.Detail = "The model is invalid."
 	}
 	e.Attributes = attrs

@@ -1,348 +1,565 @@
 package jsonbody
 
 import (
-	"bytes"
 	"encoding"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"math"
 	"reflect"
 	"strconv"
-	"strings"
-	"time"
-
-	"github.com/360x/errkit/apierror"
+	"unicode/utf8"
 )
 
-var (
-	unmarshalerType     = reflect.TypeFor[json.Unmarshaler]()
-	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
-	timeType            = reflect.TypeFor[time.Time]()
-)
+// A walk reads a body's JSON once, token by token, beside the model's
+// plan, and names each attribute that does not fit: for what encoding/json
+// refused (explain), for a required attribute that is missing or null, and
+// for an unknown one (unknown). The body is valid JSON (encoding/json has
+// read it already), which the walk relies on; every value is visited once
+// and nothing of it is copied but the names it reports, so the walk is
+// linear in the body's size whatever the model.
+type walk struct {
+	data    []byte
+	i       int
+	explain bool // encoding/json refused the body: say why
+	unknown bool // DisallowUnknownFields
+	path    []byte
+	place   []uint32 // the position of each segment of path in the model
+	rank    int
+	out     *collector
+}
 
-// check appends to attrs every way raw, the JSON at path, does not fit t.
-// required says that null is not allowed.
-func check(attrs *[]apierror.Attribute, path string, raw json.RawMessage, t reflect.Type, required bool, o options) {
-	raw = bytes.TrimSpace(raw)
-	if string(raw) == "null" {
-		if required {
-			add(attrs, path, "is required")
-		}
-		return
-	}
-	t = deref(t)
-	bad := func(reason string) { add(attrs, path, reason) }
-	switch {
-	case t == timeType:
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
-			bad("must be a date-time (RFC 3339) string")
-		} else if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
-			bad("must be a date-time (RFC 3339), such as 2026-11-25T09:30:00Z")
-		}
-		return
-	case reflect.PointerTo(t).Implements(unmarshalerType):
-		if json.Unmarshal(raw, reflect.New(t).Interface()) != nil {
-			bad("is not a valid value")
-		}
-		return
-	case reflect.PointerTo(t).Implements(textUnmarshalerType) && t.Kind() != reflect.String:
-		var s string
-		if json.Unmarshal(raw, &s) != nil || reflect.New(t).Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)) != nil {
-			bad("is not a valid value")
-		}
-		return
-	}
-	c := raw[0]
-	switch t.Kind() {
-	case reflect.Interface:
-		// Anything goes.
-	case reflect.String:
-		if c != '"' {
-			bad("must be a string")
-		}
-	case reflect.Bool:
-		if c != 't' && c != 'f' {
-			bad("must be true or false")
-		}
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		if !isNumber(c) {
-			bad("must be an integer")
-		} else if !isInteger(raw) {
-			bad("must be an integer, without a fraction or an exponent")
-		} else if _, err := strconv.ParseInt(string(raw), 10, t.Bits()); err != nil {
-			bad("must be an integer from " + strconv.FormatInt(minInt(t.Bits()), 10) + " to " + strconv.FormatInt(maxInt(t.Bits()), 10))
-		}
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		if !isNumber(c) {
-			bad("must be an integer")
-		} else if !isInteger(raw) {
-			bad("must be an integer, without a fraction or an exponent")
-		} else if _, err := strconv.ParseUint(string(raw), 10, t.Bits()); err != nil {
-			bad("must be an integer from 0 to " + strconv.FormatUint(maxUint(t.Bits()), 10))
-		}
-	case reflect.Float32, reflect.Float64:
-		if !isNumber(c) {
-			bad("must be a number")
-		} else if f, err := strconv.ParseFloat(string(raw), t.Bits()); err != nil || math.IsInf(f, 0) {
-			bad("must be a number within range")
-		}
-	case reflect.Slice, reflect.Array:
-		if t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8 {
-			if c != '"' {
-				bad("must be a base64 string")
-			} else if json.Unmarshal(raw, new([]byte)) != nil {
-				bad("must be valid base64")
-			}
+func (w *walk) bad(reason string) { w.out.add(w.rank, w.path, w.place, reason) }
+
+// enter appends a segment to the path, at position pos of its parent.
+func (w *walk) enter(pos int) { w.place = append(w.place, uint32(pos)) }
+
+func (w *walk) ws() {
+	for w.i < len(w.data) {
+		switch w.data[w.i] {
+		case ' ', '\t', '\r', '\n':
+			w.i++
+		default:
 			return
 		}
-		if c != '[' {
-			bad("must be an array")
-			return
-		}
-		var items []json.RawMessage
-		if json.Unmarshal(raw, &items) != nil {
-			bad("must be an array")
-			return
-		}
-		if t.Kind() == reflect.Array && len(items) > t.Len() {
-			bad("must have at most " + strconv.Itoa(t.Len()) + " items")
-		}
-		for i, item := range items {
-			check(attrs, path+"["+strconv.Itoa(i)+"]", item, t.Elem(), false, o)
-		}
-	case reflect.Map:
-		if c != '{' {
-			bad("must be an object")
-			return
-		}
-		if k := t.Key().Kind(); k != reflect.String && !reflect.PointerTo(t.Key()).Implements(textUnmarshalerType) {
-			// Integer keys and the like: leave them to encoding/json.
-			return
-		}
-		members, ok := objectMembers(raw)
-		if !ok {
-			bad("must be an object")
-			return
-		}
-		for _, m := range members {
-			check(attrs, join(path, m.name), m.value, t.Elem(), false, o)
-		}
-	case reflect.Struct:
-		if c != '{' {
-			bad("must be an object")
-			return
-		}
-		members, ok := objectMembers(raw)
-		if !ok {
-			bad("must be an object")
-			return
-		}
-		checkStruct(attrs, path, members, t, o)
-	default:
-		// Channels, functions, complex numbers: encoding/json refuses them
-		// itself.
 	}
 }
 
-// field is a struct field as encoding/json sees it.
-type field struct {
-	name     string
-	typ      reflect.Type
-	required bool
-	quoted   bool  // the "string" option: a number or boolean sent as a JSON string
-	index    []int // for reflect.Value.FieldByIndexErr
-}
-
-// fields returns t's JSON fields in declaration order, the fields of
-// embedded structs in place.
-func fields(t reflect.Type) []field { return fieldsAt(t, nil) }
-
-func fieldsAt(t reflect.Type, at []int) []field {
-	var out []field
-	for i := range t.NumField() {
-		f := t.Field(i)
-		tag := f.Tag.Get("json")
-		if tag == "-" {
-			continue
-		}
-		index := append(append([]int(nil), at...), i)
-		name, opts, _ := strings.Cut(tag, ",")
-		if f.Anonymous && name == "" && deref(f.Type).Kind() == reflect.Struct {
-			out = append(out, fieldsAt(deref(f.Type), index)...)
-			continue
-		}
-		if !f.IsExported() {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		out = append(out, field{name: name, typ: f.Type, required: hasOption(f.Tag.Get("jsonbody"), "required"),
-			quoted: hasOption(opts, "string") && quotable(f.Type), index: index})
-	}
-	return out
-}
-
-// quotable reports whether the "string" option applies to t, as
-// encoding/json applies it: to numbers and booleans (and pointers to them).
-func quotable(t reflect.Type) bool {
-	switch deref(t).Kind() {
-	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
-		reflect.Float32, reflect.Float64:
-		return true
-	}
-	return false
-}
-
-func hasOption(opts, want string) bool {
-	for opts != "" {
-		var o string
-		o, opts, _ = strings.Cut(opts, ",")
-		if o == want {
-			return true
-		}
-	}
-	return false
-}
-
-// checkStruct checks an object's members against the struct type t.
-func checkStruct(attrs *[]apierror.Attribute, path string, members []member, t reflect.Type, o options) {
-	fs := fields(t)
-	// A field given more than once takes its last value, as encoding/json
-	// does: only that one is checked.
-	last := make([]int, len(fs))
-	for i := range last {
-		last[i] = -1
-	}
-	for k, m := range members {
-		if i := matchField(fs, m.name); i >= 0 {
-			last[i] = k
-		} else if o.disallowUnknow {
-			add(attrs, join(path, m.name), "is not a known attribute")
-		}
-	}
-	for i, f := range fs {
-		if last[i] < 0 {
-			if f.required {
-				add(attrs, join(path, f.name), "is required")
-			}
-			continue
-		}
-		// Every value given must fit (encoding/json refuses a wrong one
-		// even when a later one replaces it); only the last must be there.
-		for k, m := range members {
-			if k > last[i] || matchField(fs, m.name) != i {
+// skip moves past the value at w.i.
+func (w *walk) skip() {
+	w.ws()
+	switch w.data[w.i] {
+	case '"':
+		w.str()
+	case '{', '[':
+		depth := 0
+		for w.i < len(w.data) {
+			switch w.data[w.i] {
+			case '"':
+				w.str()
 				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					w.i++
+					return
+				}
 			}
-			required := f.required && k == last[i]
-			if f.quoted {
-				checkQuoted(attrs, join(path, f.name), m.value, f.typ, required, o)
-			} else {
-				check(attrs, join(path, f.name), m.value, f.typ, required, o)
+			w.i++
+		}
+	default:
+		for w.i < len(w.data) {
+			switch c := w.data[w.i]; {
+			case c == ',' || c == '}' || c == ']' || c == ' ' || c == '\t' || c == '\r' || c == '\n':
+				return
 			}
+			w.i++
 		}
 	}
 }
 
-// checkQuoted checks a field with the "string" option: a JSON string
-// holding the number or boolean (or null).
-func checkQuoted(attrs *[]apierror.Attribute, path string, raw json.RawMessage, t reflect.Type, required bool, o options) {
-	raw = bytes.TrimSpace(raw)
-	if string(raw) == "null" {
-		check(attrs, path, raw, t, required, o)
-		return
+// str moves past the string at w.i and returns its raw contents (without
+// the quotes, escapes as sent) and whether it has escapes.
+func (w *walk) str() ([]byte, bool) {
+	start := w.i + 1
+	escaped := false
+	for w.i++; w.i < len(w.data); w.i++ {
+		switch w.data[w.i] {
+		case '\\':
+			escaped = true
+			w.i++
+		case '"':
+			w.i++
+			return w.data[start : w.i-1], escaped
+		}
+	}
+	return w.data[start:], escaped
+}
+
+// text is the string at w.i as encoding/json reads it: unescaped, and
+// invalid UTF-8 replaced.
+func (w *walk) text() []byte {
+	start := w.i
+	raw, escaped := w.str()
+	if !escaped && utf8.Valid(raw) {
+		return raw
 	}
 	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		add(attrs, path, "must be a string holding "+kindWord(deref(t)))
+	if json.Unmarshal(w.data[start:w.i], &s) != nil {
+		return raw
+	}
+	return []byte(s)
+}
+
+func (w *walk) literal() []byte {
+	start := w.i
+	w.skip()
+	return w.data[start:w.i]
+}
+
+// value walks the value at w.i as p says encoding/json decodes it, and
+// reports whether it was null.
+func (w *walk) value(p *plan) (null bool) {
+	w.ws()
+	c := w.data[w.i]
+	if c == 'n' {
+		w.i += 4
+		if w.explain && p.shape == shapeUnmarshaler {
+			w.unmarshal(p, []byte("null"))
+		}
+		return true
+	}
+	if !w.explain && !p.needsRequired && !(w.unknown && p.needsStruct) {
+		w.skip()
+		return false
+	}
+	switch p.shape {
+	case shapePointer:
+		return w.value(p.elem)
+	case shapeUnmarshaler:
+		raw := w.literal()
+		if w.explain {
+			w.unmarshal(p, raw)
+		}
+		return false
+	case shapeText:
+		if c != '"' {
+			w.skip()
+			w.bad("must be a string")
+			return false
+		}
+		s := w.text()
+		if w.explain {
+			if err := reflect.New(p.t).Interface().(encoding.TextUnmarshaler).UnmarshalText(s); err != nil {
+				w.bad(refused(err))
+			}
+		}
+		return false
+	}
+	switch c {
+	case '{':
+		w.object(p)
+	case '[':
+		w.array(p)
+	case '"':
+		raw := w.text()
+		if !w.explain {
+			return false
+		}
+		switch p.shape {
+		case shapeAny, shapeString:
+		case shapeNumber:
+			if !validNumber(raw) {
+				w.bad("must be a number, or a string holding one")
+			}
+		case shapeBytes:
+			if _, err := base64.StdEncoding.Decode(make([]byte, base64.StdEncoding.DecodedLen(len(raw))), raw); err != nil {
+				w.bad("must be valid base64")
+			}
+		default:
+			w.wrong(p)
+		}
+	case 't', 'f':
+		w.skip()
+		if w.explain && p.shape != shapeBool && p.shape != shapeAny {
+			w.wrong(p)
+		}
+	default:
+		w.number(p, w.literal())
+	}
+	return false
+}
+
+// number checks the number literal raw against p.
+func (w *walk) number(p *plan, raw []byte) {
+	if !w.explain {
 		return
 	}
-	n := len(*attrs)
-	check(attrs, path, json.RawMessage(s), t, required, o)
-	if len(*attrs) > n || strings.TrimSpace(s) != s || s == "" {
-		*attrs = append((*attrs)[:n], apierror.Attr(orBody(path), "must be a string holding "+kindWord(deref(t))))
+	switch p.shape {
+	case shapeNumber:
+	case shapeInt:
+		if !isInteger(raw) {
+			w.bad("must be an integer, without a fraction or an exponent")
+		} else if n, err := strconv.ParseInt(string(raw), 10, 64); err != nil || n < minInt(p.bits) || n > maxInt(p.bits) {
+			w.bad("must be an integer from " + strconv.FormatInt(minInt(p.bits), 10) + " to " + strconv.FormatInt(maxInt(p.bits), 10))
+		}
+	case shapeUint:
+		if !isInteger(raw) {
+			w.bad("must be an integer, without a fraction or an exponent")
+		} else if n, err := strconv.ParseUint(string(raw), 10, 64); err != nil || n > maxUint(p.bits) {
+			w.bad("must be an integer from 0 to " + strconv.FormatUint(maxUint(p.bits), 10))
+		}
+	case shapeFloat, shapeAny:
+		bits := p.bits
+		if p.shape == shapeAny {
+			bits = 64 // encoding/json decodes into a float64
+		}
+		if f, err := strconv.ParseFloat(string(raw), bits); err != nil || math.IsInf(f, 0) {
+			w.bad("must be a number within range")
+		}
+	default:
+		w.wrong(p)
 	}
 }
 
-func kindWord(t reflect.Type) string {
+// wrong reports a JSON value of the wrong kind for p.
+func (w *walk) wrong(p *plan) {
+	switch p.shape {
+	case shapeString, shapeText:
+		w.bad("must be a string")
+	case shapeNumber, shapeFloat:
+		w.bad("must be a number")
+	case shapeInt, shapeUint:
+		w.bad("must be an integer")
+	case shapeBool:
+		w.bad("must be true or false")
+	case shapeBytes:
+		w.bad("must be a base64 string")
+	case shapeSlice, shapeArray:
+		w.bad("must be an array")
+	case shapeMap, shapeStruct:
+		w.bad("must be an object")
+	default:
+		w.bad("cannot be given: the service's model has no JSON form for it")
+	}
+}
+
+func (w *walk) array(p *plan) {
+	var elem *plan
+	switch p.shape {
+	case shapeSlice, shapeArray, shapeBytes:
+		elem = p.elem
+	case shapeAny:
+		elem = p
+	default:
+		w.skip()
+		if w.explain {
+			w.wrong(p)
+		}
+		return
+	}
+	w.i++ // [
+	n, depth := len(w.path), len(w.place)
+	for k := 0; ; k++ {
+		w.ws()
+		if w.data[w.i] == ']' {
+			w.i++
+			break
+		}
+		if p.shape == shapeArray && k >= p.arrayLen {
+			w.skip() // encoding/json drops what a Go array has no room for
+		} else {
+			w.path = append(strconv.AppendInt(append(w.path, '['), int64(k), 10), ']')
+			w.enter(k)
+			w.value(elem)
+			w.path, w.place = w.path[:n], w.place[:depth]
+		}
+		w.ws()
+		if w.data[w.i] == ',' {
+			w.i++
+		}
+	}
+}
+
+func (w *walk) object(p *plan) {
+	switch {
+	case p.shape == shapeStruct:
+	case p.shape == shapeAny:
+	case p.shape == shapeMap && p.key != nil:
+	case p.shape == shapeMap:
+		w.skip()
+		if w.explain {
+			w.bad("cannot be given: the service's model has no JSON form for it")
+		}
+		return
+	default:
+		w.skip()
+		if w.explain {
+			w.wrong(p)
+		}
+		return
+	}
+	top := len(w.path) == 0
+	var seen, nulls bits
+	if p.shape == shapeStruct && len(p.required) > 0 {
+		seen, nulls = newBits(len(p.fields)), newBits(len(p.fields))
+	}
+	w.i++ // {
+	n, depth := len(w.path), len(w.place)
+	for member := 0; ; member++ {
+		w.ws()
+		if w.data[w.i] == '}' {
+			w.i++
+			break
+		}
+		key := w.text()
+		w.ws()
+		w.i++ // :
+		switch p.shape {
+		case shapeStruct:
+			f := p.lookup(key)
+			if f < 0 {
+				w.path = appendName(w.path, key)
+				w.enter(len(p.fields) + member)
+				if top {
+					w.rank = len(p.fields)
+				}
+				w.skip()
+				if w.unknown {
+					w.bad("is not a known attribute")
+				}
+				break
+			}
+			fp := &p.fields[f]
+			w.path = appendName(w.path, []byte(fp.name))
+			w.enter(f)
+			if top {
+				w.rank = f
+			}
+			var null bool
+			if fp.quoted {
+				null = w.quoted(fp.plan)
+			} else {
+				null = w.value(fp.plan)
+			}
+			if seen != nil {
+				seen.set(f, true)
+				nulls.set(f, null)
+			}
+		case shapeMap:
+			w.path = appendName(w.path, key)
+			w.enter(member)
+			if w.explain {
+				w.key(p.key, key)
+			}
+			w.value(p.elem)
+		default: // shapeAny
+			w.path = appendName(w.path, key)
+			w.enter(member)
+			w.value(p)
+		}
+		w.path, w.place = w.path[:n], w.place[:depth]
+		w.ws()
+		if w.data[w.i] == ',' {
+			w.i++
+		}
+	}
+	for _, f := range p.required {
+		if !seen.get(f) || nulls.get(f) {
+			w.path = appendName(w.path, []byte(p.fields[f].name))
+			w.enter(f)
+			if top {
+				w.rank = f
+			}
+			w.bad("is required")
+			w.path, w.place = w.path[:n], w.place[:depth]
+		}
+	}
+}
+
+// key checks a map key as encoding/json converts it.
+func (w *walk) key(k *plan, key []byte) {
+	switch k.shape {
+	case shapeText:
+		if err := reflect.New(k.t).Interface().(encoding.TextUnmarshaler).UnmarshalText(key); err != nil {
+			w.bad("is not a valid key: " + refused(err))
+		}
+	case shapeInt:
+		if n, err := strconv.ParseInt(string(key), 10, 64); err != nil || n < minInt(k.bits) || n > maxInt(k.bits) {
+			w.bad("is not a valid key: must be an integer from " + strconv.FormatInt(minInt(k.bits), 10) + " to " + strconv.FormatInt(maxInt(k.bits), 10))
+		}
+	case shapeUint:
+		if n, err := strconv.ParseUint(string(key), 10, 64); err != nil || n > maxUint(k.bits) {
+			w.bad("is not a valid key: must be an integer from 0 to " + strconv.FormatUint(maxUint(k.bits), 10))
+		}
+	}
+}
+
+// quoted walks the value of a field with the "string" option: null, or a
+// JSON string holding the literal that encoding/json then decodes as if
+// it stood there (with encoding/json's leniency: it reads the number with
+// strconv). It reports whether the value was null.
+func (w *walk) quoted(p *plan) (null bool) {
+	w.ws()
+	switch w.data[w.i] {
+	case 'n':
+		return w.value(p)
+	case '"':
+		inner := w.text()
+		if w.explain && !quotedFits(p.base(), inner) {
+			w.bad("must be a string holding " + kindWord(p.base()))
+		}
+		return false
+	}
+	w.skip()
+	if w.explain {
+		w.bad("must be a string holding " + kindWord(p.base()))
+	}
+	return false
+}
+
+// quotedFits reports whether encoding/json takes inner, the contents of a
+// "string" field's JSON string, for a value of p.
+func quotedFits(p *plan, inner []byte) bool {
+	if len(inner) == 0 {
+		return false
+	}
+	switch p.shape {
+	case shapeUnmarshaler:
+		return reflect.New(p.t).Interface().(json.Unmarshaler).UnmarshalJSON(inner) == nil
+	case shapeText:
+		if inner[0] != '"' {
+			return false
+		}
+		var s string
+		if json.Unmarshal(inner, &s) != nil {
+			return false
+		}
+		return reflect.New(p.t).Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)) == nil
+	}
+	s := string(inner)
+	switch c := inner[0]; {
+	case c == 'n':
+		return s == "null"
+	case c == 't' || c == 'f':
+		return (s == "true" || s == "false") && p.shape == shapeBool
+	case c == '"':
+		var u string
+		if json.Unmarshal(inner, &u) != nil {
+			return false
+		}
+		return p.shape == shapeString || (p.shape == shapeNumber && validNumber([]byte(u)))
+	case c != '-' && (c < '0' || c > '9'):
+		return false
+	}
+	switch p.shape {
+	case shapeNumber:
+		return true
+	case shapeInt:
+		n, err := strconv.ParseInt(s, 10, 64)
+		return err == nil && n >= minInt(p.bits) && n <= maxInt(p.bits)
+	case shapeUint:
+		n, err := strconv.ParseUint(s, 10, 64)
+		return err == nil && n <= maxUint(p.bits)
+	case shapeFloat:
+		_, err := strconv.ParseFloat(s, p.bits)
+		return err == nil
+	}
+	return false
+}
+
+// unmarshal runs p's UnmarshalJSON on raw, as encoding/json would, and
+// names the attribute if it refuses.
+func (w *walk) unmarshal(p *plan, raw []byte) {
+	err := reflect.New(p.t).Interface().(json.Unmarshaler).UnmarshalJSON(raw)
+	if err == nil {
+		return
+	}
+	if p.t == timeType {
+		if len(raw) == 0 || raw[0] != '"' {
+			w.bad("must be a date-time (RFC 3339) string")
+		} else {
+			w.bad("must be a date-time (RFC 3339), such as 2026-11-25T09:30:00Z")
+		}
+		return
+	}
+	w.bad(refused(err))
+}
+
+// maxReason bounds the text of a model's own error in a reason.
+const maxReason = 200
+
+// refused is the reason for a value a model's UnmarshalJSON or
+// UnmarshalText refused: its error's text, which the model's author wrote
+// for this ("unknown currency \"XYZ\""), bounded.
+func refused(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		if te.Field != "" {
+			return "is not a valid value: " + truncateUTF8(te.Field, maxReason) + " must be " + jsonKind(te.Type)
+		}
+		return "must be " + jsonKind(te.Type)
+	}
+	msg := err.Error()
+	if len(msg) > maxReason {
+		msg = truncateUTF8(msg, maxReason) + "…"
+	}
+	return "is not a valid value: " + msg
+}
+
+func jsonKind(t reflect.Type) string {
 	switch t.Kind() {
+	case reflect.String:
+		return "a string"
 	case reflect.Bool:
-		return "a boolean"
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return "an integer"
 	case reflect.Float32, reflect.Float64:
 		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	}
+	return "an object"
+}
+
+func truncateUTF8(s string, n int) string {
+	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}
+
+func kindWord(p *plan) string {
+	switch p.shape {
+	case shapeBool:
+		return "a boolean"
+	case shapeFloat, shapeNumber:
+		return "a number"
+	case shapeString, shapeText:
+		return "a JSON string"
 	}
 	return "an integer"
 }
 
-func orBody(path string) string {
-	if path == "" {
-		return "body"
-	}
-	return path
-}
-
-// matchField finds the field for a member name as encoding/json does: an
-// exact match first, then one that differs in case only.
-func matchField(fs []field, name string) int {
-	for i, f := range fs {
-		if f.name == name {
-			return i
-		}
-	}
-	for i, f := range fs {
-		if strings.EqualFold(f.name, name) {
-			return i
-		}
-	}
-	return -1
-}
-
-// member is one member of a JSON object.
-type member struct {
-	name  string
-	value json.RawMessage
-}
-
-// objectMembers returns raw's members in order (a repeated name once per
-// appearance, as encoding/json lets the last one win).
-func objectMembers(raw json.RawMessage) ([]member, bool) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return nil, false
-	}
-	var out []member
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, false
-		}
-		name, _ := tok.(string)
-		var value json.RawMessage
-		if err := dec.Decode(&value); err != nil {
-			return nil, false
-		}
-		out = append(out, member{name: name, value: value})
-	}
-	return out, true
-}
-
-// join is the JSON path of member name inside path: path.name, or
-// path["name"] for a name that is not a plain identifier (a map key with a
-// dot or a bracket in it, an empty one), so that a path reads one way.
-func join(path, name string) string {
+// appendName appends the path of member name: .name, or ["name"] for a
+// name that is not a plain identifier (a map key with a dot or a bracket
+// in it, an empty one), so that a path reads one way.
+func appendName(path, name []byte) []byte {
 	if !plain(name) {
-		return path + "[" + strconv.Quote(name) + "]"
+		return append(strconv.AppendQuote(append(path, '['), string(name)), ']')
 	}
-	if path == "" {
-		return name
+	if len(path) > 0 {
+		path = append(path, '.')
 	}
-	return path + "." + name
+	return append(path, name...)
 }
 
-func plain(name string) bool {
-	if name == "" {
+func plain(name []byte) bool {
+	if len(name) == 0 {
 		return false
 	}
 	for i, r := range name {
@@ -353,26 +570,76 @@ func plain(name string) bool {
 	return true
 }
 
-// add appends the attribute, once: a path named for the same reason twice
-// (two embedded structs with the same field) is named once.
-func add(attrs *[]apierror.Attribute, path, reason string) {
-	a := apierror.Attr(orBody(path), reason)
-	for _, have := range *attrs {
-		if have == a {
-			return
+// validNumber reports whether s is a JSON number literal.
+func validNumber(s []byte) bool {
+	if len(s) == 0 {
+		return false
+	}
+	if s[0] == '-' {
+		s = s[1:]
+		if len(s) == 0 {
+			return false
 		}
 	}
-	*attrs = append(*attrs, a)
+	switch {
+	case s[0] == '0':
+		s = s[1:]
+	case '1' <= s[0] && s[0] <= '9':
+		for len(s) > 0 && '0' <= s[0] && s[0] <= '9' {
+			s = s[1:]
+		}
+	default:
+		return false
+	}
+	if len(s) >= 2 && s[0] == '.' && '0' <= s[1] && s[1] <= '9' {
+		s = s[2:]
+		for len(s) > 0 && '0' <= s[0] && s[0] <= '9' {
+			s = s[1:]
+		}
+	}
+	if len(s) >= 2 && (s[0] == 'e' || s[0] == 'E') {
+		s = s[1:]
+		if s[0] == '+' || s[0] == '-' {
+			s = s[1:]
+			if len(s) == 0 {
+				return false
+			}
+		}
+		for len(s) > 0 && '0' <= s[0] && s[0] <= '9' {
+			s = s[1:]
+		}
+	}
+	return len(s) == 0
 }
-
-func isNumber(c byte) bool { return c == '-' || (c >= '0' && c <= '9') }
 
 // isInteger reports whether the number literal raw has no fraction and no
 // exponent.
-func isInteger(raw []byte) bool { return !bytes.ContainsAny(raw, ".eE") }
+func isInteger(raw []byte) bool {
+	for _, c := range raw {
+		if c == '.' || c == 'e' || c == 'E' {
+			return false
+		}
+	}
+	return true
+}
 
 func minInt(bits int) int64 { return -1 << (bits - 1) }
 
 func maxInt(bits int) int64 { return 1<<(bits-1) - 1 }
 
 func maxUint(bits int) uint64 { return 1<<bits - 1 }
+
+// bits is a set of field positions, nil when nothing is tracked.
+type bits []uint64
+
+func newBits(n int) bits { return make(bits, (n+63)/64) }
+
+func (b bits) set(i int, on bool) {
+	if on {
+		b[i/64] |= 1 << (i % 64)
+	} else {
+		b[i/64] &^= 1 << (i % 64)
+	}
+}
+
+func (b bits) get(i int) bool { return b != nil && b[i/64]&(1<<(i%64)) != 0 }

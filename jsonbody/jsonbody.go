@@ -22,43 +22,75 @@
 //   - an empty body, a body that is not JSON (with the line and column of
 //     the first error), or holds more than one JSON value: 400
 //     validation_error;
-//   - a body whose JSON does not fit the model: 400 invalid_model naming
-//     every offending attribute by its JSON path ("items[0].price") with
-//     the reason: the wrong type ("must be an integer" for 1.5, "must be a
-//     string"), a required attribute that is missing or null (a field
-//     tagged `jsonbody:"required"`, beside its json tag:
+//   - a body whose JSON encoding/json refuses for the model: 400
+//     invalid_model naming every offending attribute by its JSON path
+//     ("items[0].price") with a reason a client can act on: the wrong type
+//     ("must be an integer" for 1.5, "must be a string"), a number out of
+//     range, a value a type's own UnmarshalJSON or UnmarshalText refused
+//     (with that method's error text: `is not a valid value: unknown
+//     currency "XYZ"`);
+//   - a body that breaks the kit's own rules, which encoding/json does not
+//     know: 400 invalid_model naming a required attribute that is missing
+//     or null (a field tagged `jsonbody:"required"`, beside its json tag:
 //     `json:"price" jsonbody:"required"`; a tag of its own, since
 //     encoding/json and the tools that check json tags know no such
-//     option), and an unknown attribute when [DisallowUnknownFields] is
-//     given;
+//     option), an unknown attribute when [DisallowUnknownFields] is given,
+//     and, for a struct or map model, a body that is not a JSON object
+//     (null included: 400 validation_error);
 //   - a model whose Validate method ([Validator]) names attributes, or any
-//     value nested in it (a field, an item, a map value) whose own Validate
-//     does: 400 invalid_model with them, a nested one's paths put under
-//     its own ("items[2]" + "price"). Validate runs on what decoded even when
-//     other attributes were wrong, so that the client learns of every
-//     offending attribute at once (one already named is not named again).
-//     The attributes are grouped by the model's top-level field, in the
-//     order the fields are declared (nested structs too, array items in
-//     order), then the model's own.
+//     value nested in it whose own Validate does: 400 invalid_model with
+//     them, a nested one's paths put under its own ("items[2]" + "price").
 //
-// A path names a member as encoding/json decodes it: a field matched
-// case-insensitively; of a name given twice, every value must have the
-// right type (encoding/json refuses a wrong one even when a later one
-// replaces it) and the last one counts for required; a map key that is
-// not a plain identifier is written in brackets (tags["a.b"]). A field with the
-// json option "string" takes its number or boolean as a JSON string. The
-// detail names the first 20 attributes and counts the rest.
+// # The same decisions as encoding/json
+//
+// What json.Unmarshal decodes into the model, Decode accepts with the same
+// value (it is json.Unmarshal that decodes it), unless one of the kit's
+// rules above refuses it; what json.Unmarshal refuses, Decode refuses.
+// That holds for json.Number, json.RawMessage, Unmarshaler and
+// TextUnmarshaler types, embedded structs and the fields that override
+// theirs, pointers, maps (string, integer and TextUnmarshaler keys),
+// slices, arrays (extra items dropped), interfaces and the "string"
+// option; a differential fuzz target beside encoding/json keeps it so.
+// A path names a member as encoding/json matches it: the exact name, else
+// one equal under case folding; a map key that is not a plain identifier
+// is written in brackets (tags["a.b"]). Of a name given twice, every value
+// must fit (encoding/json refuses a wrong one even when a later one
+// replaces it) and the last one counts for required.
+//
+// # Validate methods
+//
+// Every Validate runs, once, on what decoded, even when other attributes
+// were wrong, so that the client learns of every offending attribute at
+// once (one the JSON already named is not named again): the model's, its
+// fields', its embedded structs' (beside the model's own, or once when it
+// is promoted to the model; through a nil embedded pointer, none), array
+// and slice items', and map values' (a pointer-receiver Validate runs on a
+// copy of the value, in the order of the keys), at any depth a JSON body
+// can reach. An embedded struct of an unexported type cannot be called
+// through reflect: its Validate runs when it is promoted to the model, and
+// otherwise only if the model's own Validate calls it. A cycle of pointers
+// put in the value before Decode is a 500, not a hang.
+//
+// # Order, bounds and cost
+//
+// The attributes are grouped by the model's top-level field, in the order
+// the fields are declared (nested structs too, array items in order), then
+// the unknown ones and the model's own. The detail names the first 20 and
+// counts the rest; [apierror.Error.Attributes] holds the first 100. Decode
+// reads the body once with encoding/json and, only where it must (a
+// refusal to explain, a required field, unknown attributes, Validate
+// methods), walks it once more beside the model's type: its time is linear
+// in the body's size and what it holds beyond encoding/json's own is
+// bounded by the model, not by the body, whatever the body holds.
 package jsonbody
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"mime"
 	"net/http"
 	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -129,7 +161,12 @@ func Decode(w http.ResponseWriter, r *http.Request, v any, opts ...Option) error
 	if r.Body == nil {
 		return apierror.Validation("The body is empty; a JSON value is required.")
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, o.limit))
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength) + bytes.MinRead) // read at once, not by doubling
+	}
+	_, err = buf.ReadFrom(http.MaxBytesReader(w, r.Body, o.limit))
+	data := buf.Bytes()
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return apierror.PayloadTooLarge(o.limit).WithCause(err)
@@ -143,92 +180,74 @@ func isJSON(mt string) bool {
 	return mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
 }
 
-// decodeBytes is Decode once the body is read.
+// decodeBytes is Decode once the body is read. encoding/json decides:
+// what json.Unmarshal takes, Decode takes, with the same value. A walk of
+// the body beside the model's plan then says why encoding/json refused
+// (every offending attribute, where json.Unmarshal names the first), and
+// adds the kit's own rules: required attributes, unknown ones when they are
+// refused, and the Validate methods.
 func decodeBytes(data []byte, v any, o options) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return apierror.Validation("The body is empty; a JSON value is required.")
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var raw json.RawMessage
-	if err := dec.Decode(&raw); err != nil {
-		return syntaxError(data, err)
+	rv := reflect.ValueOf(v)
+	p := planFor(rv.Type().Elem())
+	uerr := json.Unmarshal(data, v)
+	if se, ok := errors.AsType[*json.SyntaxError](uerr); ok {
+		return syntaxError(data, se)
 	}
-	var extra json.RawMessage
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		if err != nil {
-			return syntaxError(data, err)
-		}
-		return apierror.Validation("The body must hold exactly one JSON value.")
-	}
-
-	t := reflect.TypeOf(v).Elem()
-	if k := deref(t).Kind(); (k == reflect.Struct || k == reflect.Map) && firstByte(raw) != '{' {
+	top := p.base()
+	if (top.shape == shapeStruct || top.shape == shapeMap) && firstByte(data) != '{' {
 		return apierror.Validation("The body must be a JSON object.")
 	}
-	var attrs []apierror.Attribute
-	check(&attrs, "", raw, t, false, o)
-	uerr := json.Unmarshal(raw, v)
-	if uerr != nil && len(attrs) == 0 {
-		// check accepts only what Unmarshal can decode; this is a model
-		// with a custom UnmarshalJSON that refused.
-		return apierror.InvalidModel(apierror.Attr("body", "is not a valid value")).WithCause(uerr)
+	ranks := 1
+	if top.shape == shapeStruct {
+		ranks = len(top.fields) + 1
 	}
-	// The domain rules run on what decoded, so that every offending
-	// attribute is named at once; an attribute already named for its
-	// type or its absence is not named again.
-	named := make(map[string]bool, len(attrs))
-	for _, a := range attrs {
-		named[a.Path] = true
+	c := &collector{ranks: ranks}
+	if uerr != nil || p.needsRequired || (o.disallowUnknow && p.needsStruct) {
+		w := walk{data: data, explain: uerr != nil, unknown: o.disallowUnknow, out: c}
+		w.value(p)
 	}
-	for _, a := range validate(reflect.ValueOf(v)) {
-		if !named[a.Path] {
-			attrs = append(attrs, a)
+	if uerr != nil && c.total == 0 {
+		// A refusal the walk could not place: name what encoding/json
+		// names.
+		if te, ok := errors.AsType[*json.UnmarshalTypeError](uerr); ok && te.Field != "" {
+			c.add(ranks-1, []byte(te.Field), nil, "must be "+jsonKind(te.Type))
+		} else {
+			c.add(ranks-1, nil, nil, refused(uerr))
 		}
 	}
-	if len(attrs) == 0 {
-		return nil
-	}
-	sortByField(attrs, deref(t))
-	return apierror.InvalidModel(attrs...)
-}
-
-// sortByField orders attrs as the model's fields are declared (by the
-// first segment of each path), keeping the order of those of one field.
-func sortByField(attrs []apierror.Attribute, t reflect.Type) {
-	if t.Kind() != reflect.Struct {
-		return
-	}
-	rank := map[string]int{}
-	for i, f := range fields(t) {
-		rank[f.name] = i
-	}
-	root := func(path string) int {
-		if i := strings.IndexAny(path, ".["); i >= 0 {
-			path = path[:i]
+	if p.needsValidate {
+		r := rules{out: c, top: top}
+		r.walk(rv.Elem(), p, 0)
+		if r.tooDeep {
+			return apierror.Internal(errors.New("jsonbody: the value given to Decode is nested deeper than any JSON body can make it: is there a cycle of pointers in it?"))
 		}
-		if r, ok := rank[path]; ok {
-			return r
-		}
-		return len(rank)
 	}
-	slices.SortStableFunc(attrs, func(a, b apierror.Attribute) int { return root(a.Path) - root(b.Path) })
+	// encoding/json's own error is not the cause: the detail says it, and
+	// its text quotes the body (a number literal of any length).
+	if e := c.result(); e != nil {
+		return e
+	}
+	return nil
 }
 
 // syntaxError is the validation_error for JSON that does not parse, with
 // where it goes wrong.
-func syntaxError(data []byte, err error) error {
-	var se *json.SyntaxError
+func syntaxError(data []byte, se *json.SyntaxError) error {
+	off := se.Offset
 	switch {
-	case errors.As(err, &se):
-		line, col := position(data, se.Offset)
-		msg := strings.TrimPrefix(se.Error(), "json: ")
-		return apierror.Validation("The body is not valid JSON: " + msg + " at line " + strconv.Itoa(line) + ", column " + strconv.Itoa(col) + ".").WithCause(err)
-	case errors.Is(err, io.ErrUnexpectedEOF):
+	case off >= 1 && off <= int64(len(data)) && json.Valid(data[:off-1]):
+		// A whole value, then something else.
+		return apierror.Validation("The body must hold exactly one JSON value.").WithCause(se)
+	case se.Error() == "unexpected end of JSON input":
 		line, col := position(data, int64(len(data)))
-		return apierror.Validation("The body is not valid JSON: it ends early, at line " + strconv.Itoa(line) + ", column " + strconv.Itoa(col) + ".").WithCause(err)
+		return apierror.Validation("The body is not valid JSON: it ends early, at line " + strconv.Itoa(line) + ", column " + strconv.Itoa(col) + ".").WithCause(se)
 	}
-	return apierror.Validation("The body is not valid JSON.").WithCause(err)
+	line, col := position(data, off)
+	msg := strings.TrimPrefix(se.Error(), "json: ")
+	return apierror.Validation("The body is not valid JSON: " + msg + " at line " + strconv.Itoa(line) + ", column " + strconv.Itoa(col) + ".").WithCause(se)
 }
 
 // position returns the line and column (both from 1, the column in
@@ -252,11 +271,4 @@ func firstByte(raw []byte) byte {
 		return 0
 	}
 	return raw[0]
-}
-
-func deref(t reflect.Type) reflect.Type {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	return t
 }

@@ -224,7 +224,7 @@ func TestDecodeEdges(t *testing.T) {
 	many.WriteString("]}")
 	e = decode(many.String(), &order{})
 	require.NotNil(t, e)
-	assert.Len(t, e.Attributes, 10000, "every one, for Go code")
+	assert.Len(t, e.Attributes, 100, "the first 100 for Go code; the rest counted")
 	assert.Less(t, len(e.Detail), 2000, "the detail names 20 and counts the rest")
 	assert.Contains(t, e.Detail, "and 9980 more")
 }

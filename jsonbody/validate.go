@@ -1,94 +1,189 @@
 package jsonbody
 
 import (
+	"encoding"
+	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/360x/errkit/apierror"
 )
 
-var validatorType = reflect.TypeFor[Validator]()
+// maxValueDepth bounds the walk of the decoded value for Validate methods.
+// A JSON body encoding/json accepts is at most 10,000 levels deep, which
+// is at most 30,000 steps of struct field, item and pointer here; a value
+// deeper than this bound holds a cycle of pointers that the caller put in
+// it before Decode, and Decode answers 500 rather than loop.
+const maxValueDepth = 40_000
 
-// maxValidateDepth bounds how deep validate looks for nested Validators.
-const maxValidateDepth = 32
-
-// validate calls the Validate method of v and of every value nested in it
-// (struct fields, array and slice items, map values) that has one, and
-// returns their attributes with paths from the root: a Validate of an item
-// type names "price", the model's error names "items[2].price".
-func validate(v reflect.Value) []apierror.Attribute {
-	var attrs []apierror.Attribute
-	walkValidate(v, "", &attrs, 0)
-	return attrs
+// rules calls the Validate method of the model and of every value nested
+// in it that has one (struct fields, embedded structs, array and slice
+// items, map values), once each, and hands their attributes to the
+// collector with paths from the root: a Validate of an item type names
+// "price", the answer names "items[2].price".
+type rules struct {
+	out     *collector
+	top     *plan
+	path    []byte
+	tooDeep bool
 }
 
-func walkValidate(v reflect.Value, path string, attrs *[]apierror.Attribute, depth int) {
-	if depth > maxValidateDepth {
+func (r *rules) walk(v reflect.Value, p *plan, depth int) {
+	if !p.needsValidate {
 		return
 	}
-	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+	if depth > maxValueDepth {
+		r.tooDeep = true
+		return
+	}
+	if p.shape == shapePointer {
 		if v.IsNil() {
 			return
 		}
-		v = v.Elem()
+		r.walk(v.Elem(), p.elem, depth+1)
+		return
 	}
-	if val, ok := asValidator(v); ok {
-		for _, a := range val.Validate() {
-			*attrs = append(*attrs, apierror.Attr(orBody(under(path, a.Path)), a.Reason))
+	r.call(v, p)
+	switch p.shape {
+	case shapeStruct:
+		for _, e := range p.embedded {
+			ev, err := v.FieldByIndexErr(e.index)
+			if err != nil {
+				continue // through a nil embedded pointer
+			}
+			ep := e.plan
+			for ep.shape == shapePointer {
+				if ev.IsNil() {
+					break
+				}
+				ev, ep = ev.Elem(), ep.elem
+			}
+			if ep.shape != shapePointer {
+				r.call(ev, ep)
+			}
 		}
-	}
-	switch v.Kind() {
-	case reflect.Struct:
-		if v.Type() == timeType {
-			return
+		n := len(r.path)
+		for _, f := range p.fields {
+			if !f.plan.needsValidate {
+				continue
+			}
+			fv, err := v.FieldByIndexErr(f.index)
+			if err != nil {
+				continue
+			}
+			r.path = appendName(r.path, []byte(f.name))
+			r.walk(fv, f.plan, depth+1)
+			r.path = r.path[:n]
 		}
-		walkFields(v, path, attrs, depth)
-	case reflect.Slice, reflect.Array:
+	case shapeSlice, shapeArray, shapeBytes:
+		n := len(r.path)
 		for i := range v.Len() {
-			walkValidate(v.Index(i), path+"["+strconv.Itoa(i)+"]", attrs, depth+1)
+			r.path = append(strconv.AppendInt(append(r.path, '['), int64(i), 10), ']')
+			r.walk(v.Index(i), p.elem, depth+1)
+			r.path = r.path[:n]
 		}
-	case reflect.Map:
-		if v.Type().Key().Kind() != reflect.String {
+	case shapeMap:
+		r.mapValues(v, p, depth)
+	}
+}
+
+// mapValues walks a map's values in the order of their keys, each copied
+// so that a Validate with a pointer receiver runs on it too (a map value
+// cannot be addressed).
+func (r *rules) mapValues(v reflect.Value, p *plan, depth int) {
+	type entry struct {
+		name string
+		key  reflect.Value
+	}
+	entries := make([]entry, 0, v.Len())
+	for it := v.MapRange(); it.Next(); {
+		entries = append(entries, entry{keyName(it.Key()), it.Key()})
+	}
+	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.name, b.name) })
+	n := len(r.path)
+	for _, e := range entries {
+		c := reflect.New(p.elem.t).Elem()
+		c.Set(v.MapIndex(e.key))
+		r.path = appendName(r.path, []byte(e.name))
+		r.walk(c, p.elem, depth+1)
+		r.path = r.path[:n]
+	}
+}
+
+// keyName is a map key as it reads in JSON.
+func keyName(k reflect.Value) string {
+	if m, ok := k.Interface().(encoding.TextMarshaler); ok {
+		if b, err := m.MarshalText(); err == nil {
+			return string(b)
+		}
+	}
+	switch k.Kind() {
+	case reflect.String:
+		return k.String()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.FormatInt(k.Int(), 10)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return strconv.FormatUint(k.Uint(), 10)
+	}
+	return fmt.Sprint(k.Interface())
+}
+
+// call runs v's own Validate, if it has one. A Validate promoted from an
+// embedded struct runs only when that struct is there (not through a nil
+// pointer, which would panic in a value receiver): the embedded struct's
+// own call covers it then.
+func (r *rules) call(v reflect.Value, p *plan) {
+	if !v.CanInterface() {
+		return // reached through an unexported field
+	}
+	if p.promoted != nil {
+		ev, err := v.FieldByIndexErr(p.promoted)
+		if err != nil || (ev.Kind() == reflect.Pointer && ev.IsNil()) {
 			return
 		}
-		iter := v.MapRange()
-		for iter.Next() {
-			walkValidate(iter.Value(), join(path, iter.Key().String()), attrs, depth+1)
-		}
+	}
+	var val Validator
+	switch {
+	case p.validDirect:
+		val = v.Interface().(Validator)
+	case p.validAddr && v.CanAddr():
+		val = v.Addr().Interface().(Validator)
+	case p.validAddr:
+		c := reflect.New(v.Type())
+		c.Elem().Set(v)
+		val = c.Interface().(Validator)
+	default:
+		return
+	}
+	attrs := val.Validate()
+	if len(attrs) == 0 {
+		return
+	}
+	base := string(r.path)
+	for _, a := range attrs {
+		path := under(base, a.Path)
+		r.out.addRule(r.rank(path), string(orBody([]byte(path))), a.Reason)
 	}
 }
 
-// walkFields walks the JSON fields of the struct v (those of embedded
-// structs under the same path, as encoding/json flattens them).
-func walkFields(v reflect.Value, path string, attrs *[]apierror.Attribute, depth int) {
-	for _, f := range fields(v.Type()) {
-		fv, err := v.FieldByIndexErr(f.index)
-		if err != nil {
-			continue // through a nil embedded pointer
-		}
-		walkValidate(fv, join(path, f.name), attrs, depth+1)
+// rank is the position of the top-level field a path is in.
+func (r *rules) rank(path string) int {
+	if r.top.shape != shapeStruct {
+		return 0
 	}
-}
-
-// asValidator returns v (or its address) as a Validator, if it is one.
-func asValidator(v reflect.Value) (Validator, bool) {
-	if !v.CanInterface() {
-		return nil, false // reached through an unexported field
+	if i, ok := r.top.exact[rootOf(path)]; ok {
+		return i
 	}
-	if v.CanAddr() && v.Addr().Type().Implements(validatorType) {
-		return v.Addr().Interface().(Validator), true
-	}
-	if v.Type().Implements(validatorType) && v.CanInterface() {
-		return v.Interface().(Validator), true
-	}
-	return nil, false
+	return len(r.top.fields)
 }
 
 // under is the path rel (as a nested Validate names it) inside path.
 func under(path, rel string) string {
 	switch {
 	case path == "":
+		if rel == "body" {
+			return ""
+		}
 		return rel
 	case rel == "" || rel == "body":
 		return path

@@ -243,6 +243,29 @@ func check(res results, w io.Writer) tally {
 	if rate, ok := get(tput, "req/s", "Throughput/healthz", "Throughput/error"); ok {
 		verdict(tput, rate[1] >= 0.9*rate[0], "%.0f vs %.0f req/s: %.2f x", rate[1], rate[0], rate[1]/rate[0])
 	}
+	// jsonbody: Decode (which also reads the request's body) against
+	// json.Unmarshal of the same bytes into the same model.
+	for _, body := range []string{"flat", "nested1000", "array"} {
+		budget := "jsonbody/" + body + ": Decode <= 2 x json.Unmarshal"
+		if ns, ok := get(budget, "ns/op", "Decode/"+body+"/kit", "Decode/"+body+"/encoding-json"); ok {
+			verdict(budget, ns[0] <= 2*ns[1], "%.0f vs %.0f ns: %.2f x", ns[0], ns[1], ns[0]/ns[1])
+		}
+	}
+	const bad = "jsonbody/bad (1 MiB, all bad): Decode <= 4 x json.Unmarshal"
+	if ns, ok := get(bad, "ns/op", "Decode/bad/kit", "Decode/bad/encoding-json"); ok {
+		verdict(bad, ns[0] <= 4*ns[1], "%.1f vs %.1f ms: %.2f x", ns[0]/1e6, ns[1]/1e6, ns[0]/ns[1])
+	}
+	const badMem = "jsonbody/bad: bytes allocated <= 4 x json.Unmarshal's"
+	if b, ok := get(badMem, "B/op", "Decode/bad/kit", "Decode/bad/encoding-json"); ok {
+		verdict(badMem, b[0] <= 4*b[1], "%.1f vs %.1f MiB: %.2f x", b[0]/(1<<20), b[1]/(1<<20), b[0]/b[1])
+	}
+	for _, body := range []string{"array", "bad"} {
+		budget := "jsonbody/" + body + ": time per KB at 64 KiB and 1 MiB within 1.5 x"
+		if v, ok := get(budget, "MB/s", "Decode/"+body+"64k/kit", "Decode/"+body+"/kit"); ok {
+			r := max(v[0], v[1]) / min(v[0], v[1])
+			verdict(budget, r <= 1.5, "%.1f MB/s at 64 KiB, %.1f at 1 MiB: %.2f x", v[0], v[1], r)
+		}
+	}
 	fmt.Fprintf(w, "\n%d budgets met, %d missed\n", t.met, t.missed)
 	return t
 }
