@@ -32,6 +32,13 @@ import (
 // recorded on the request (middleware.RecordCall): its line lists the ids
 // of the services' answers as "calls". Turning an error response into an error is
 // [Failure]'s job.
+//
+// Each call also carries a call token of this service's own
+// (middleware.StartCall, sent as middleware.CallTokenHeader), listed on
+// the request's line as "call_tokens" whether or not the call got an
+// answer, and logged by the called service as "call_token": support
+// follows a call that timed out or was reset through it. A token already
+// on the request is replaced: it is never passed on from another request.
 type Transport struct {
 	// Base is the transport that makes the calls; nil means
 	// http.DefaultTransport.
@@ -55,10 +62,20 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	id := middleware.ID(ctx)
 	sendID := id != "" && req.Header.Get("X-Request-Id") == ""
 	sendTrace := trace.SpanContextFromContext(ctx).IsValid() && req.Header.Get("Traceparent") == ""
-	if sendID || sendTrace {
+	token := middleware.StartCall(ctx)
+	_, hasToken := req.Header[middleware.CallTokenHeader]
+	if sendID || sendTrace || token != "" || hasToken {
 		req = req.Clone(ctx) // a RoundTripper must not change the caller's request
 		if sendID {
 			req.Header.Set("X-Request-Id", id)
+		}
+		// The call token is always this service's own: one copied from
+		// an incoming request (a handler passing its headers on) is
+		// replaced, or removed when none is recorded.
+		if token != "" {
+			req.Header.Set(middleware.CallTokenHeader, token)
+		} else {
+			req.Header.Del(middleware.CallTokenHeader)
 		}
 		if sendTrace {
 			p := t.Propagator

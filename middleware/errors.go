@@ -284,23 +284,24 @@ func flush(w http.ResponseWriter) {
 // outcome is how a request ended: everything its log lines need, copied
 // out of the tracker so that they are written without the lock.
 type outcome struct {
-	phase     phase // the last phase before done
-	status    int
-	bytes     int64
-	writeErr  error
-	answer    errorRecord // err is nil when no error answered
-	asides    []errorRecord
-	goPanics  []*PanicError // not part of the answer
-	abort     bool
-	abortedBy bool
-	duration  time.Duration
-	flush     bool     // send the envelope before the lines and the observers
-	calls     []string // see RecordCall
+	phase      phase // the last phase before done
+	status     int
+	bytes      int64
+	writeErr   error
+	answer     errorRecord // err is nil when no error answered
+	asides     []errorRecord
+	goPanics   []*PanicError // not part of the answer
+	abort      bool
+	abortedBy  bool
+	duration   time.Duration
+	flush      bool     // send the envelope before the lines and the observers
+	calls      []string // see RecordCall
+	callTokens []string // see StartCall
 }
 
 func (t *tracker) outcomeLocked() outcome {
 	o := outcome{phase: t.phase, status: t.status, bytes: t.bytes.Load(), writeErr: t.writeErr,
-		asides: t.asides, abortedBy: t.abortedBy, duration: t.cfg.now().Sub(t.start), calls: t.calls}
+		asides: t.asides, abortedBy: t.abortedBy, duration: t.cfg.now().Sub(t.start), calls: t.calls, callTokens: t.callTokens}
 	if t.answer != nil {
 		o.answer = *t.answer
 	}

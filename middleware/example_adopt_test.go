@@ -40,6 +40,7 @@ func Example_adoptingInAChiService() {
 	r := chi.NewRouter()
 	r.Use(middleware.Errors(middleware.WithLogger(zerolog.New(os.Stdout)),
 		middleware.WithIDGenerator(func() string { return "0196b1a2-3c4d-7e5f-8a9b-0c1d2e3f4a5b" }),
+		middleware.WithCallTokenGenerator(func() string { return "5f0c2a9e7b3d41c8a6e2f9b0d4c7a135" }),
 		middleware.WithClock(func() time.Time { return time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC) })))
 	r.NotFound(middleware.NotFound)
 	r.MethodNotAllowed(middleware.MethodNotAllowed)
@@ -69,6 +70,6 @@ func Example_adoptingInAChiService() {
 	// {"level":"warn","id":"0196b1a2-3c4d-7e5f-8a9b-0c1d2e3f4a5b","method":"POST","path":"/settlements","status":400,"code":"invalid_model","detail":"offer: must be a string; amount: must be greater than 0","bytes":219,"duration":0,"message":"Validation Error"}
 	// 400 {"id":"0196b1a2-3c4d-7e5f-8a9b-0c1d2e3f4a5b","timestamp":"2026-11-25T09:30:00.000Z","statusCode":400,"message":"Validation Error","error":"offer: must be a string; amount: must be greater than 0","path":"/settlements"}
 	//
-	// {"level":"error","id":"0196b1a2-3c4d-7e5f-8a9b-0c1d2e3f4a5b","method":"POST","path":"/settlements","status":503,"detail":"The service is temporarily unavailable. Try again later.","cause":"pricing: Get \"http://127.0.0.1:1/prices/7\": dial tcp 127.0.0.1:1: connect: connection refused","bytes":220,"duration":0,"message":"Connection Error"}
+	// {"level":"error","id":"0196b1a2-3c4d-7e5f-8a9b-0c1d2e3f4a5b","method":"POST","path":"/settlements","status":503,"detail":"The service is temporarily unavailable. Try again later.","cause":"pricing: Get \"http://127.0.0.1:1/prices/7\": dial tcp 127.0.0.1:1: connect: connection refused","bytes":220,"duration":0,"call_tokens":["5f0c2a9e7b3d41c8a6e2f9b0d4c7a135"],"message":"Connection Error"}
 	// 503 {"id":"0196b1a2-3c4d-7e5f-8a9b-0c1d2e3f4a5b","timestamp":"2026-11-25T09:30:00.000Z","statusCode":503,"message":"Connection Error","error":"The service is temporarily unavailable. Try again later.","path":"/settlements"}
 }

@@ -112,6 +112,9 @@ func (t *tracker) accessFields(ev *zerolog.Event, o *outcome) {
 	if len(o.calls) > 0 {
 		ev.Strs("calls", o.calls)
 	}
+	if len(o.callTokens) > 0 {
+		ev.Strs("call_tokens", o.callTokens)
+	}
 	if o.phase == hijacked {
 		ev.Bool("hijacked", true)
 	}
@@ -149,6 +152,9 @@ func (t *tracker) requestFields(ev *zerolog.Event) *zerolog.Event {
 	}
 	if t.clientID != "" {
 		ev.Str("client_request_id", t.clientID)
+	}
+	if t.callTok != "" {
+		ev.Str("call_token", t.callTok)
 	}
 	return ev
 }

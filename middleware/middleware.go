@@ -35,6 +35,7 @@ type config struct {
 	logger     zerolog.Logger
 	now        func() time.Time
 	newID      func() string          // WithIDGenerator's, or nil
+	newToken   func() string          // WithCallTokenGenerator's, or nil
 	idAt       func(time.Time) string // the request's id, from its start time
 	zerologKey any                    // the key zerolog.Ctx looks a logger up by
 	badIDOnce  sync.Once              // reports the first id of newID that is not a UUID

@@ -74,6 +74,7 @@ type tracker struct {
 	idHeader [1]string
 	path     string // apierror.RequestPath(req)
 	clientID string
+	callTok  string // the caller's call token (CallTokenHeader), when valid
 	start    time.Time
 	traceID  string // of the OpenTelemetry span in the request's context, if any
 	spanID   string
@@ -97,13 +98,14 @@ type tracker struct {
 	foreign     int
 	foreignBody []byte
 
-	answer    *errorRecord // the error that answers the request, if any
-	asides    []errorRecord
-	goPanics  []*PanicError
-	calls     []string // ids of the answers of the services the request called
-	abort     bool     // end the connection broken when the handler returns
-	abortedBy bool     // the handler panicked with http.ErrAbortHandler
-	errorLine bool     // the request's line was an error line (for late panics)
+	answer     *errorRecord // the error that answers the request, if any
+	asides     []errorRecord
+	goPanics   []*PanicError
+	calls      []string // ids of the answers of the services the request called
+	callTokens []string // tokens of the calls the request made (StartCall)
+	abort      bool     // end the connection broken when the handler returns
+	abortedBy  bool     // the handler panicked with http.ErrAbortHandler
+	errorLine  bool     // the request's line was an error line (for late panics)
 }
 
 type trackerKey struct{}
@@ -192,6 +194,9 @@ func newTracker(cfg *config, w http.ResponseWriter, r *http.Request) *tracker {
 	t.rctx = requestContext{Context: r.Context(), t: t}
 	if v := r.Header["X-Request-Id"]; len(v) > 0 {
 		t.clientID, _ = SanitizeRequestID(v[0])
+	}
+	if v := r.Header[CallTokenHeader]; len(v) > 0 && validCallToken(v[0]) {
+		t.callTok = v[0]
 	}
 	t.idHeader[0] = t.id
 	w.Header()["X-Request-Id"] = t.idHeader[:] // no allocation: the array is t's
