@@ -20,6 +20,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -37,12 +38,13 @@ func main() {
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("traceid", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	asJSON := fs.Bool("json", false, "print the story as JSON")
-	retention := fs.Duration("retention", 30*24*time.Hour, "how long the logs are kept")
+	asJSON := fs.Bool("json", false, "print the story as JSON (docs/traceid.md describes the document)")
+	retention := fs.Duration("retention", defaultRetention, "how long the logs are kept (default: the store's -retentionPeriod, read from it; without a store 720h)")
 	nowFlag := fs.String("now", "", "the current time, RFC 3339 (default: the clock), for reproducible output")
 	store := fs.String("store", "", "base URL of a VictoriaLogs server to search (LogsQL over HTTP), instead of or beside LOG files")
+	wait := fs.Duration("wait", defaultWait, "with -store: how long to wait for lines the store has not made searchable yet (an id not found, or younger than this)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: traceid [-json] [-retention 720h] [-store URL] ID [LOG ...]   (no LOG and no -store, or \"-\": standard input)")
+		fmt.Fprintln(stderr, "usage: traceid [-json] [-retention 720h] [-store URL] [-wait 5s] ID [LOG ...]   (no LOG and no -store, or \"-\": standard input)")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -60,19 +62,29 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "traceid:", err)
 		return 2
 	}
-	now := time.Now()
+	o := storyOptions{Store: *store, Wait: *wait}
 	if *nowFlag != "" {
-		if now, err = time.Parse(time.RFC3339, *nowFlag); err != nil {
+		if o.Now, err = time.Parse(time.RFC3339, *nowFlag); err != nil {
 			fmt.Fprintf(stderr, "traceid: invalid value %q for flag -now: %v\n", *nowFlag, err)
 			return 2
 		}
 	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "retention" {
+			o.Retention = *retention // given: it wins, and a store that disagrees is named
+		}
+	})
+	if *retention <= 0 {
+		fmt.Fprintf(stderr, "traceid: invalid value %s for flag -retention: want a duration above 0\n", *retention)
+		return 2
+	}
+	if *wait < 0 {
+		fmt.Fprintf(stderr, "traceid: invalid value %s for flag -wait: want 0 or more\n", *wait)
+		return 2
+	}
 
 	paths := fs.Args()[1:]
-	var sources []source
-	if *store != "" {
-		sources = append(sources, storeSource(*store, *retention, 30*time.Second))
-	} else if len(paths) == 0 {
+	if *store == "" && len(paths) == 0 {
 		paths = []string{"-"}
 	}
 	seen := map[string]bool{} // a log named twice is read once
@@ -82,7 +94,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		seen[filepath.Clean(p)] = true
 		if p != "-" {
-			sources = append(sources, fileSource(p))
+			o.Files = append(o.Files, fileSource(p))
 			continue
 		}
 		spool, err := spoolStdin(stdin)
@@ -93,22 +105,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		defer os.Remove(spool)
 		s := fileSource(spool)
 		s.name = "(stdin)"
-		sources = append(sources, s)
+		o.Files = append(o.Files, s)
 	}
 
-	if *retention <= 0 {
-		fmt.Fprintf(stderr, "traceid: invalid value %s for flag -retention: want a duration above 0\n", *retention)
+	st, err := buildStory(context.Background(), id, o, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "traceid:", err)
 		return 2
 	}
-	st := trace(id, sources, window{now: now, retention: *retention}, stderr)
-	st.Retention = retention.String()
-	if t, ok := issuedAt(id); ok {
-		st.Issued = &t
-		st.AgeDays = now.Sub(t).Hours() / 24
-		in := now.Sub(t) <= *retention
-		st.InRetention = &in
-	}
-	if len(st.Unreadable) == len(sources) {
+	if len(st.Unreadable) == len(st.Files) {
 		fmt.Fprintln(stderr, "traceid: no log could be read")
 		return 2
 	}
@@ -124,7 +129,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if len(st.Order) == 0 {
 		if !*asJSON {
-			fmt.Fprintf(stderr, "traceid: no log line has id %s\n", id)
+			msg := fmt.Sprintf("traceid: no log line has id %s", id)
+			if st.WaitedMS > 0 {
+				msg += fmt.Sprintf(" (waited %s for the store to make new lines searchable)", waitedText(st.WaitedMS))
+			}
+			fmt.Fprintln(stderr, msg)
 		}
 		return 1
 	}

@@ -11,13 +11,29 @@ import (
 // printStory writes the story as text for a person.
 func printStory(w io.Writer, st *story) {
 	fmt.Fprintf(w, "Request %s\n", st.ID)
+	from := "the default: say -retention if the logs are kept longer or shorter"
+	switch st.RetentionFrom {
+	case "store":
+		from = "the store's " + st.StoreRetention
+	case "flag":
+		from = "-retention"
+		if st.StoreRetention != "" {
+			from += "; the store says " + st.StoreRetention
+		}
+	}
 	switch {
 	case st.Issued == nil:
 		fmt.Fprintln(w, "  not a UUIDv7: when it was issued cannot be told from the id")
 	case *st.InRetention:
-		fmt.Fprintf(w, "  issued %s (%.1f days ago): within the %s log retention\n", st.Issued.Format("2006-01-02 15:04:05.000 UTC"), st.AgeDays, days(st.Retention))
+		fmt.Fprintf(w, "  issued %s (%.1f days ago): within the %s log retention (%s)\n", st.Issued.Format("2006-01-02 15:04:05.000 UTC"), st.AgeDays, days(st.Retention), from)
 	default:
-		fmt.Fprintf(w, "  issued %s (%.1f days ago): OLDER than the %s log retention, its lines may be gone\n", st.Issued.Format("2006-01-02 15:04:05.000 UTC"), st.AgeDays, days(st.Retention))
+		fmt.Fprintf(w, "  issued %s (%.1f days ago): OLDER than the %s log retention (%s), its lines may be gone\n", st.Issued.Format("2006-01-02 15:04:05.000 UTC"), st.AgeDays, days(st.Retention), from)
+	}
+	for _, warning := range st.Warnings {
+		fmt.Fprintf(w, "  note: %s\n", warning)
+	}
+	if st.WaitedMS > 0 {
+		fmt.Fprintf(w, "  waited %s for the store to make the newest lines searchable (-wait)\n", waitedText(st.WaitedMS))
 	}
 	fmt.Fprintln(w)
 	depth := map[string]int{}
@@ -35,7 +51,7 @@ func printStory(w io.Writer, st *story) {
 		}
 		service := r.Service
 		if service == "" {
-			service = "?"
+			service = "service not named in its lines"
 		}
 		fmt.Fprintf(w, "%s[%s] %s %s %s %s\n", indent, service, what, id, r.Method, r.Path)
 		if r.TraceID != "" {
@@ -52,7 +68,7 @@ func printStory(w io.Writer, st *story) {
 	if len(st.Claims) > 0 {
 		fmt.Fprintf(w, "Not followed: %s a request of this story (as its client, or as a service it called) without the other side's lines confirming it:\n", plural(len(st.Claims), "request names", "requests name"))
 		for _, c := range st.Claims {
-			fmt.Fprintf(w, "  %s %s %s claims %s, unconfirmed   (%s:%d)\n", c.ID, c.Method, c.Path, c.ClientID, c.File, c.Line)
+			fmt.Fprintf(w, "  %s %s %s %s   (%s)\n", c.ID, c.Method, c.Path, c.Reason, c.Location)
 		}
 		fmt.Fprintln(w)
 	}
@@ -84,7 +100,11 @@ func printLine(w io.Writer, indent string, l *line) {
 	if status != 0 {
 		st = strconv.Itoa(int(status))
 	}
-	fmt.Fprintf(w, "%s%-6s %s %-5s %s %s   (%s:%d)\n", indent, kind, ts, level, st, msg, l.File, l.Number)
+	where := l.Location
+	if l.Number == 0 {
+		where = l.File + " " + where // a store: its URL, then the query that finds the line
+	}
+	fmt.Fprintf(w, "%s%-6s %s %-5s %s %s   (%s)\n", indent, kind, ts, level, st, msg, where)
 	for _, k := range []string{"code", "detail", "internal_detail", "cause", "client_request_id", "span_id", "committed", "hijacked", "bytes", "duration"} {
 		if v, ok := l.fields[k]; ok {
 			fmt.Fprintf(w, "%s    %s: %v\n", indent, k, v)
@@ -116,4 +136,9 @@ func plural(n int, one, many string) string {
 		return "1 " + one
 	}
 	return strconv.Itoa(n) + " " + many
+}
+
+// waitedText is a wait in milliseconds as a person reads it: "1.3 s".
+func waitedText(ms int64) string {
+	return strconv.FormatFloat(float64(ms)/1000, 'f', 1, 64) + " s"
 }

@@ -12,21 +12,25 @@ import (
 )
 
 // storeSource is a VictoriaLogs server as a source: each pass of the
-// search asks it, through LogsQL, for the lines that name the ids of the
-// pass (as id, upstream_id or client_request_id) within the retention
-// window, oldest first.
+// search asks it, through LogsQL, for the lines that name the ids and
+// call tokens of the pass in a field the story follows (linkFields),
+// within the retention window, oldest first.
 func storeSource(base string, retention time.Duration, timeout time.Duration) source {
+	return storeSourceCtx(context.Background(), base, retention, timeout)
+}
+
+// storeSourceCtx is storeSource whose queries end with ctx.
+func storeSourceCtx(ctx context.Context, base string, retention time.Duration, timeout time.Duration) source {
 	client := &http.Client{Timeout: timeout}
-	return source{name: base, query: func(ids []string, fn func(n int64, raw []byte)) error {
-		var n int64
-		// A query holds at most idsPerQuery ids: the store limits a
+	return source{name: base, query: func(needles []string, fn func(where string, raw []byte)) error {
+		// A query holds at most idsPerQuery needles: the store limits a
 		// query's length (16 KiB by default).
-		for len(ids) > 0 {
-			batch := ids[:min(len(ids), idsPerQuery)]
-			ids = ids[len(batch):]
-			err := vlogs.Query(context.Background(), client, base, storeQuery(batch, retention), func(raw []byte) {
-				n++
-				fn(n, normalize(raw))
+		for len(needles) > 0 {
+			batch := needles[:min(len(needles), idsPerQuery)]
+			needles = needles[len(batch):]
+			err := vlogs.Query(ctx, client, base, storeQuery(batch, retention), func(raw []byte) {
+				out, where := normalize(raw)
+				fn(where, out)
 			})
 			if err != nil {
 				return err
@@ -36,19 +40,36 @@ func storeSource(base string, retention time.Duration, timeout time.Duration) so
 	}}
 }
 
-// idsPerQuery is how many ids one LogsQL query names: three times 39
-// bytes each, well within the store's 16 KiB.
-const idsPerQuery = 100
+// idsPerQuery is how many ids and tokens one LogsQL query names: each at
+// most 39 bytes, in up to four fields, well within the store's 16 KiB.
+const idsPerQuery = 50
 
-// storeQuery is the LogsQL query for the lines that name one of ids.
-func storeQuery(ids []string, retention time.Duration) string {
-	quoted := make([]string, len(ids))
-	for i, id := range ids {
-		quoted[i] = strconv.Quote(id) // ids are UUIDs: nothing to escape, but quoted all the same
+// storeQuery is the LogsQL query for the lines that name one of needles
+// (request ids and call tokens) in a field of linkFields: the ids as id,
+// client_request_id or upstream_id, or among calls (kept by the store as
+// the array's JSON text, searched for the phrase); the tokens as
+// call_token, or among call_tokens.
+func storeQuery(needles []string, retention time.Duration) string {
+	var ids, toks []string
+	for _, n := range needles {
+		q := strconv.Quote(n) // ids and tokens: nothing to escape, but quoted all the same
+		if isCallToken(n) {
+			toks = append(toks, q)
+		} else {
+			ids = append(ids, q)
+		}
 	}
-	in := "in(" + strings.Join(quoted, ",") + ")"
+	var or []string
+	if len(ids) > 0 {
+		in, has := "in("+strings.Join(ids, ",")+")", "contains_any("+strings.Join(ids, ",")+")"
+		or = append(or, "id:"+in, "client_request_id:"+in, "upstream_id:"+in, "calls:"+has)
+	}
+	if len(toks) > 0 {
+		in, has := "in("+strings.Join(toks, ",")+")", "contains_any("+strings.Join(toks, ",")+")"
+		or = append(or, "call_token:"+in, "call_tokens:"+has)
+	}
 	return "_time:" + strconv.FormatInt(int64(retention/time.Second), 10) + "s" +
-		" (id:" + in + " OR upstream_id:" + in + " OR client_request_id:" + in + ")" +
+		" (" + strings.Join(or, " OR ") + ")" +
 		" | sort by (_time)"
 }
 
@@ -61,12 +82,20 @@ var booleans = map[string]bool{"client_gone": true, "committed": true, "hijacked
 
 // normalize turns a line as the store returns it into the line as the
 // service wrote it: _msg back to message, _time to time (in the services'
-// layout), numbers back to numbers, the store's own fields gone.
-func normalize(raw []byte) []byte {
+// layout), numbers back to numbers, arrays back to arrays, the store's
+// own fields gone. where is a LogsQL query that finds the line in the
+// store: its stream and its _time.
+func normalize(raw []byte) (out []byte, where string) {
 	var m map[string]any
 	if json.Unmarshal(raw, &m) != nil {
-		return raw
+		return raw, ""
 	}
+	stream, _ := m["_stream"].(string)
+	if stream == "" {
+		stream = "{}"
+	}
+	at, _ := m["_time"].(string)
+	where = "_stream:" + stream + " _time:" + at
 	if v, ok := m["_msg"]; ok {
 		m["message"] = v
 	}
@@ -95,15 +124,17 @@ func normalize(raw []byte) []byte {
 			}
 		}
 	}
-	if s, ok := m["calls"].(string); ok && strings.HasPrefix(s, "[") {
-		var calls []any
-		if json.Unmarshal([]byte(s), &calls) == nil {
-			m["calls"] = calls
+	for _, k := range []string{"calls", "call_tokens"} {
+		if s, ok := m[k].(string); ok && strings.HasPrefix(s, "[") {
+			var a []any
+			if json.Unmarshal([]byte(s), &a) == nil {
+				m[k] = a
+			}
 		}
 	}
 	out, err := json.Marshal(m)
 	if err != nil {
-		return raw
+		return raw, where
 	}
-	return out
+	return out, where
 }

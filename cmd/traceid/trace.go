@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -17,9 +18,12 @@ import (
 // temporary file so it can be read more than once, or a log store that is
 // asked for the lines of the ids (query).
 type source struct {
-	name  string
-	open  func() (io.ReadCloser, error)
-	query func(ids []string, fn func(n int64, raw []byte)) error
+	name string
+	open func() (io.ReadCloser, error)
+	// query calls fn with each line that names one of needles (request
+	// ids and call tokens) in a field the story follows (linkFields),
+	// with where a person finds the line in the store.
+	query func(needles []string, fn func(where string, raw []byte)) error
 }
 
 func fileSource(path string) source {
@@ -28,15 +32,63 @@ func fileSource(path string) source {
 
 // line is one log line that belongs to the story.
 type line struct {
-	File   string          `json:"file"`
-	Number int64           `json:"line"`
-	Fields json.RawMessage `json:"fields"`
-	fields map[string]any
+	File   string `json:"file"`           // the log file, or the store's URL
+	Number int64  `json:"line,omitempty"` // its line number in the file; 0 from a store
+	// Location is where a person finds the line: "path:line" for a file;
+	// for a store, a LogsQL query (its stream and _time) to paste into
+	// the store's UI.
+	Location string          `json:"location"`
+	Fields   json.RawMessage `json:"fields"`
+	fields   map[string]any
 }
 
 func (l *line) str(key string) string {
 	s, _ := l.fields[key].(string)
 	return s
+}
+
+// strs returns the strings of the array field key (a log store may keep
+// the array as its JSON text).
+func (l *line) strs(key string) []string {
+	v := l.fields[key]
+	if s, ok := v.(string); ok && strings.HasPrefix(s, "[") {
+		var a []any
+		if json.Unmarshal([]byte(s), &a) == nil {
+			v = a
+		}
+	}
+	a, _ := v.([]any)
+	out := make([]string, 0, len(a))
+	for _, e := range a {
+		if s, ok := e.(string); ok {
+			out = append(out, strings.ToLower(s))
+		}
+	}
+	return out
+}
+
+// callees returns the ids the line names as services its request called:
+// upstream_id and the entries of calls.
+func (l *line) callees() []string {
+	out := l.strs("calls")
+	if up := l.str("upstream_id"); up != "" {
+		out = append(out, strings.ToLower(up))
+	}
+	return out
+}
+
+// isCallToken reports whether s has the form of a call token
+// (middleware.StartCall): 32 lower-case hex characters.
+func isCallToken(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 func (l *line) num(key string) (int64, bool) {
@@ -68,24 +120,42 @@ type request struct {
 	ClaimedBy string `json:"claimed_by,omitempty"`
 }
 
-// claim is a request outside the story whose client_request_id names a
-// request of the story, which names it nowhere: unconfirmed, not followed.
+// claim is a request outside the story that names a request of the story
+// (as its client, or as a request it called) without the other side's
+// lines confirming it: unconfirmed, not followed.
 type claim struct {
 	ID       string `json:"id"`
-	ClientID string `json:"client_request_id"`
+	ClientID string `json:"client_request_id"` // the request of the story it names
 	Method   string `json:"method,omitempty"`
 	Path     string `json:"path,omitempty"`
 	File     string `json:"file"`
-	Line     int64  `json:"line"`
+	Line     int64  `json:"line,omitempty"`
+	Location string `json:"location"`
+	Reason   string `json:"reason"` // why it is not followed, for a person
 }
 
-// story is the result of a search.
+// storyVersion is the version of the story's JSON document
+// (docs/traceid.md): it changes when a field is removed or changes its
+// meaning, not when one is added.
+const storyVersion = 1
+
+// story is the result of a search, and the JSON document of traceid
+// -json (docs/traceid.md describes each field).
 type story struct {
+	Version      int                 `json:"version"`
 	ID           string              `json:"id"`
 	Issued       *time.Time          `json:"issued,omitempty"`
 	AgeDays      float64             `json:"age_days,omitempty"`
 	Retention    string              `json:"retention"`
 	InRetention  *bool               `json:"within_retention,omitempty"`
+	// RetentionFrom says where Retention comes from: "store" (read from
+	// it, StoreRetention), "flag" (-retention) or "default" (30 days).
+	RetentionFrom  string `json:"retention_from"`
+	StoreRetention string `json:"store_retention,omitempty"`
+	// WaitedMS is how long the search waited for lines the store had not
+	// made searchable yet (-wait).
+	WaitedMS int64    `json:"waited_ms,omitempty"`
+	Warnings []string `json:"warnings,omitempty"` // what the reader must know, such as a retention that disagrees with the store's
 	Requests     map[string]*request `json:"requests"`
 	Order        []string            `json:"order"` // request ids, callers before the services they called
 	LinesScanned int64               `json:"lines_scanned"`
@@ -99,14 +169,24 @@ type story struct {
 
 // claim notes, once per request, that the request of l claims client as
 // its client.
-func (st *story) claim(client, id string, l *line) {
+func (st *story) claim(client, id string, l *line, reason string) {
 	for _, c := range st.Claims {
 		if c.ID == id {
 			return
 		}
 	}
-	st.Claims = append(st.Claims, claim{ID: id, ClientID: client, Method: l.str("method"), Path: l.str("path"), File: l.File, Line: l.Number})
+	st.Claims = append(st.Claims, claim{ID: id, ClientID: client, Method: l.str("method"), Path: l.str("path"),
+		File: l.File, Line: l.Number, Location: l.Location, Reason: fmt.Sprintf(reason, client)})
 }
+
+// The reasons a claim is not followed, each completed with the id of the
+// request of the story that the claim names.
+const (
+	reasonClientOnly = "names %s as its client (client_request_id), whose lines do not name it"
+	reasonAnswerOnly = "came back as the answer's id to a call of %s, but did not receive that call's token: an upstream may have answered with another request's id"
+	reasonCallerOnly = "names %s as a request it called, whose lines do not name it as their client"
+	reasonSharedTok  = "received a call token of %s that another request received too: the token was passed on, so neither is confirmed"
+)
 
 // isID reports whether s is a UUID in the canonical 36-character form the
 // services log ids in.
@@ -157,26 +237,48 @@ type window struct {
 // with every core: scanFiles): memory depends on the lines found, not on
 // the size of the logs.
 //
-// A link from a caller to the request it called is confirmed by both: the
-// caller's line names the callee (upstream_id, or calls: the ids of the
-// answers it received) and the callee's line names the caller
-// (client_request_id). A client_request_id alone is what a client claims,
-// which anyone can send; a callee named alone is what an answer said,
-// which a service can make up: neither is followed. Such requests are
-// listed as unconfirmed claims.
+// A link from a caller to the request it called is confirmed by both
+// sides' lines:
+//
+//   - by call token: the caller's line lists a token in call_tokens, and
+//     the callee's lines carry it as call_token and name the caller as
+//     client_request_id. The token is random, made by the caller and seen
+//     only by the two services, so no third party can claim it; this
+//     holds for a call that got no answer (a timeout, a reset). A token
+//     that more than one request received was passed on by one of them:
+//     it confirms nothing;
+//   - for a caller whose lines list no call token (a service on an older
+//     kit): its line names the callee (upstream_id, or calls: the ids of
+//     the answers it received), the callee names the caller
+//     (client_request_id), and the callee received no call token.
+//
+// A caller that sends call tokens is linked by them only: an answer's
+// X-Request-Id is what the upstream said, and a lying upstream can answer
+// with the id of a request it made itself under the caller's id. A
+// client_request_id alone is what a client claims, which anyone can send.
+// Neither is followed; such requests are listed as unconfirmed claims.
 func trace(id string, sources []source, w window, warn io.Writer) *story {
 	return traceWith(defaultScanConfig(), id, sources, w, warn)
 }
 
+// linkFields are the fields of a line that the story follows: a file's
+// line and a store's line are read for these, and the store is searched
+// in each of them (storeQuery). Any other field that happens to hold an
+// id links nothing.
+var linkFields = []string{"id", "client_request_id", "upstream_id", "calls", "call_token", "call_tokens"}
+
 // traceWith is trace with the files scanned as cfg says.
 func traceWith(cfg scanConfig, id string, sources []source, w window, warn io.Writer) *story {
-	st := &story{ID: id, Requests: map[string]*request{}, Order: []string{}}
+	st := &story{Version: storyVersion, ID: id, Requests: map[string]*request{}, Order: []string{}}
 	for _, s := range sources {
 		st.Files = append(st.Files, s.name)
 	}
 	oldest := w.now.Add(-w.retention)
-	known := map[string]bool{id: true}
+	known := map[string]bool{id: true}    // request ids searched for
+	tokens := map[string]bool{}           // call tokens searched for
 	names := map[string]map[string]bool{} // caller -> the callees its lines name
+	sent := map[string]map[string]bool{}  // caller -> the call tokens its lines list
+	received := map[string]string{}       // request -> the call token it received
 	claimed := map[string]string{}        // request -> its client_request_id
 	frontier := []string{id}
 	unreadable := map[string]bool{}
@@ -195,13 +297,19 @@ func traceWith(cfg scanConfig, id string, sources []source, w window, warn io.Wr
 				next = append(next, other)
 			}
 		}
-		// handle adds a line of src that names an id of the pass to the
-		// story.
-		handle := func(src source, n int64, raw []byte) {
+		discoverToken := func(tok string) {
+			if isCallToken(tok) && !tokens[tok] {
+				tokens[tok] = true
+				next = append(next, tok)
+			}
+		}
+		// handle adds a line of src that names an id or token of the
+		// pass to the story.
+		handle := func(src source, n int64, where string, raw []byte) {
 			if !containsAny(raw, needles) {
 				return
 			}
-			l := &line{File: src.name, Number: n, Fields: append(json.RawMessage(nil), raw...)}
+			l := &line{File: src.name, Number: n, Location: where, Fields: append(json.RawMessage(nil), raw...)}
 			if json.Unmarshal(raw, &l.fields) != nil {
 				return
 			}
@@ -211,18 +319,29 @@ func traceWith(cfg scanConfig, id string, sources []source, w window, warn io.Wr
 			lineID := strings.ToLower(l.str("id"))
 			caller := strings.ToLower(l.str("client_request_id"))
 			callees := l.callees()
+			tokensSent := l.strs("call_tokens")
+			tokenReceived := l.str("call_token")
 			if !known[lineID] {
+				// It names a request of the story as one it called, or
+				// shares a call token with one: a caller or a callee,
+				// if the other side confirms.
 				for _, c := range callees {
 					if known[c] {
-						// It names a request of the story as one it
-						// called: a caller, if the callee confirms.
 						discover(lineID)
 					}
+				}
+				for _, tok := range tokensSent {
+					if tokens[tok] {
+						discover(lineID)
+					}
+				}
+				if tokens[tokenReceived] {
+					discover(lineID)
 				}
 			}
 			if !known[lineID] {
 				if known[caller] && isID(lineID) {
-					st.claim(caller, lineID, l)
+					st.claim(caller, lineID, l, reasonClientOnly)
 				}
 				return
 			}
@@ -244,6 +363,20 @@ func traceWith(cfg scanConfig, id string, sources []source, w window, warn io.Wr
 					names[lineID] = map[string]bool{}
 				}
 				names[lineID][c] = true
+			}
+			for _, tok := range tokensSent {
+				if !isCallToken(tok) {
+					continue
+				}
+				discoverToken(tok)
+				if sent[lineID] == nil {
+					sent[lineID] = map[string]bool{}
+				}
+				sent[lineID][tok] = true
+			}
+			if isCallToken(tokenReceived) {
+				discoverToken(tokenReceived)
+				received[lineID] = tokenReceived
 			}
 			if caller != "" && isID(caller) {
 				r.ClaimedBy = caller
@@ -271,7 +404,7 @@ func traceWith(cfg scanConfig, id string, sources []source, w window, warn io.Wr
 					continue
 				}
 				c := countOf(src)
-				err := src.query(frontier, func(n int64, raw []byte) {
+				err := src.query(frontier, func(where string, raw []byte) {
 					st.LinesScanned++
 					c[0]++
 					if !json.Valid(raw) {
@@ -279,7 +412,7 @@ func traceWith(cfg scanConfig, id string, sources []source, w window, warn io.Wr
 						c[1]++
 						return
 					}
-					handle(src, n, raw)
+					handle(src, 0, where, raw)
 				})
 				if err != nil {
 					fail(src, err)
@@ -298,7 +431,7 @@ func traceWith(cfg scanConfig, id string, sources []source, w window, warn io.Wr
 					countOf(files[f])[1]++
 					return
 				}
-				handle(files[f], m.n, m.raw)
+				handle(files[f], m.n, files[f].name+":"+strconv.FormatInt(m.n, 10), m.raw)
 			}
 			done := func(f int, seen counts, err error) {
 				c := countOf(files[f])
@@ -320,39 +453,59 @@ func traceWith(cfg scanConfig, id string, sources []source, w window, warn io.Wr
 			st.NotJSON = append(st.NotJSON, name)
 		}
 	}
-	for caller, callees := range names {
-		for callee := range callees {
-			if claimed[callee] == caller {
-				st.link(caller, callee)
-			}
-		}
-	}
-	st.prune(claimed, names)
+	l := links{names: names, sent: sent, received: received, claimed: claimed}
+	l.confirm(st)
+	st.prune(l)
 	st.order()
 	return st
 }
 
-// callees returns the ids the line names as services its request called:
-// upstream_id and the entries of calls.
-func (l *line) callees() []string {
-	var out []string
-	if up := l.str("upstream_id"); up != "" {
-		out = append(out, strings.ToLower(up))
+// links is what the lines of a search say about calls between requests.
+type links struct {
+	names    map[string]map[string]bool // caller -> the callees its lines name
+	sent     map[string]map[string]bool // caller -> the call tokens its lines list
+	received map[string]string          // request -> the call token it received
+	claimed  map[string]string          // request -> its client_request_id
+	shared   map[string]bool            // requests that received a token another one received too
+}
+
+// confirm links the requests whose lines confirm each other (see trace).
+func (l *links) confirm(st *story) {
+	owners := map[string][]string{} // call token -> the requests that received it
+	for rid, tok := range l.received {
+		owners[tok] = append(owners[tok], rid)
 	}
-	if calls, ok := l.fields["calls"].([]any); ok {
-		for _, c := range calls {
-			if s, ok := c.(string); ok {
-				out = append(out, strings.ToLower(s))
+	l.shared = map[string]bool{}
+	for _, o := range owners {
+		if len(o) > 1 {
+			for _, rid := range o {
+				l.shared[rid] = true
 			}
 		}
 	}
-	return out
+	for caller, toks := range l.sent {
+		for tok := range toks {
+			if o := owners[tok]; len(o) == 1 && l.claimed[o[0]] == caller {
+				st.link(caller, o[0])
+			}
+		}
+	}
+	for caller, callees := range l.names {
+		if len(l.sent[caller]) > 0 {
+			continue // a caller that sends call tokens is linked by them only
+		}
+		for callee := range callees {
+			if l.claimed[callee] == caller && l.received[callee] == "" {
+				st.link(caller, callee)
+			}
+		}
+	}
 }
 
 // prune keeps in the story the requests reachable from its id through
 // confirmed links, and lists the others that touched it as unconfirmed
-// claims.
-func (st *story) prune(claimed map[string]string, names map[string]map[string]bool) {
+// claims, each with the reason.
+func (st *story) prune(l links) {
 	reach := map[string]bool{st.ID: true}
 	queue := []string{st.ID}
 	for len(queue) > 0 {
@@ -370,21 +523,61 @@ func (st *story) prune(claimed map[string]string, names map[string]map[string]bo
 			}
 		}
 	}
-	for id, r := range st.Requests {
-		if reach[id] || len(r.Lines) == 0 {
-			continue
+	// namedBy: a request of the story whose lines name id as a callee
+	// (by its answer's id or by a token id received).
+	namedBy := func(id string) string {
+		for caller, callees := range l.names {
+			if reach[caller] && callees[id] {
+				return caller
+			}
 		}
-		client := claimed[id]
-		if !reach[client] {
-			client = ""
-			for callee := range names[id] {
-				if reach[callee] {
-					client = callee
+		if tok := l.received[id]; tok != "" {
+			for caller, toks := range l.sent {
+				if reach[caller] && toks[tok] {
+					return caller
 				}
 			}
 		}
+		return ""
+	}
+	ids := make([]string, 0, len(st.Requests))
+	for id := range st.Requests {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids) // claims in a stable order
+	for _, id := range ids {
+		r := st.Requests[id]
+		if reach[id] || len(r.Lines) == 0 {
+			continue
+		}
+		client, reason := l.claimed[id], reasonClientOnly
+		if by := namedBy(id); by != "" && (client == by || !reach[client]) {
+			client, reason = by, reasonAnswerOnly
+			if l.claimed[id] != by {
+				reason = reasonClientOnly // it does not even name its caller
+			}
+		}
+		if !reach[client] {
+			client = ""
+			// It names a request of the story as one it called.
+			for callee := range l.names[id] {
+				if reach[callee] {
+					client, reason = callee, reasonCallerOnly
+				}
+			}
+			for tok := range l.sent[id] {
+				for rid, got := range l.received {
+					if got == tok && reach[rid] {
+						client, reason = rid, reasonCallerOnly
+					}
+				}
+			}
+		}
+		if l.shared[id] {
+			reason = reasonSharedTok
+		}
 		if client != "" {
-			st.claim(client, id, r.Lines[0])
+			st.claim(client, id, r.Lines[0], reason)
 		}
 		delete(st.Requests, id)
 	}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+)
+
+// storyOptions says where [buildStory] looks for a story, and how.
+type storyOptions struct {
+	// Store is the base URL of a VictoriaLogs server to search; "" for
+	// none.
+	Store string
+	// Files are the logs to read beside the store (fileSource).
+	Files []source
+	// Retention is how long the logs are kept: lines older are not read,
+	// and the verdict on the id's age is against it. 0 means the store's
+	// own setting, read from it, or else defaultRetention. A value given
+	// that differs from the store's is used, with a warning.
+	Retention time.Duration
+	// Wait bounds how long a search of the store waits for lines it has
+	// not made searchable yet: an id not found, or issued less than Wait
+	// ago, is searched again until it is found and Wait old, or Wait has
+	// passed. 0: no waiting.
+	Wait time.Duration
+	// Now is the time the verdict on the id's age is made at; zero:
+	// time.Now().
+	Now time.Time
+	// Timeout bounds each request to the store; 0: 30 s.
+	Timeout time.Duration
+}
+
+// defaultWait is -wait's default: the demo's shipper sends every 250 ms
+// and VictoriaLogs makes a line searchable about a second after it
+// arrives (RELIABILITY.md, "The story"); 5 s leaves room for a retried
+// batch.
+const defaultWait = 5 * time.Second
+
+// buildStory finds the story of id (normalized first) in the store and
+// files of o: the function behind traceid and its JSON document (the
+// console's GET /api/story/{id} serves the same). warn receives what
+// traceid prints to standard error (io.Discard to drop it); the same
+// warnings about the retention are in the story's Warnings. The error is
+// for a malformed id only: a story with no request has an empty Order,
+// and one whose every source failed lists them all in Unreadable.
+func buildStory(ctx context.Context, id string, o storyOptions, warn io.Writer) (*story, error) {
+	id, err := normalizeID(id)
+	if err != nil {
+		return nil, err
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 30 * time.Second
+	}
+	now := o.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	var warnings []string
+	retention, from, storeSetting := o.Retention, "flag", ""
+	if o.Store != "" {
+		r, err := readStoreRetention(ctx, &http.Client{Timeout: o.Timeout}, o.Store)
+		switch {
+		case err != nil && retention == 0:
+			retention, from = defaultRetention, "default"
+			warnings = append(warnings, fmt.Sprintf("could not read the retention of the store at %s (%v): taking it to be %s; say -retention if it differs", o.Store, err, days(defaultRetention.String())))
+		case err != nil:
+			warnings = append(warnings, fmt.Sprintf("could not read the retention of the store at %s (%v): taking -retention %s", o.Store, err, retention))
+		case retention == 0:
+			retention, from, storeSetting = r.Period, "store", r.Setting
+		default:
+			storeSetting = r.Setting
+			if r.Period != retention {
+				warnings = append(warnings, fmt.Sprintf("-retention %s differs from the store's %s (%s): the search and the verdict use -retention", retention, r.Setting, r.Period))
+			}
+		}
+	} else if retention == 0 {
+		retention, from = defaultRetention, "default"
+	}
+	for _, w := range warnings {
+		fmt.Fprintln(warn, "traceid:", w)
+	}
+
+	var sources []source
+	if o.Store != "" {
+		sources = append(sources, storeSourceCtx(ctx, o.Store, retention, o.Timeout))
+	}
+	sources = append(sources, o.Files...)
+	w := window{now: now, retention: retention}
+	issued, isV7 := issuedAt(id)
+
+	start := time.Now()
+	deadline := start.Add(o.Wait)
+	st := trace(id, sources, w, warn)
+	paused := false
+	for o.Store != "" && o.Wait > 0 && ctx.Err() == nil {
+		found := len(st.Order) > 0
+		// A young id's story may still miss lines on their way to the
+		// store: it is told once the id is Wait old.
+		young := isV7 && time.Since(issued) < o.Wait
+		if found && !young {
+			break
+		}
+		if !time.Now().Before(deadline) {
+			break
+		}
+		pause := 250 * time.Millisecond
+		if found {
+			pause = time.Until(issued.Add(o.Wait))
+		}
+		pause = min(pause, time.Until(deadline))
+		paused = true
+		select {
+		case <-ctx.Done():
+		case <-time.After(pause):
+		}
+		st = trace(id, sources, w, warn)
+		if found {
+			break // searched again once the id was Wait old
+		}
+	}
+	if paused {
+		st.WaitedMS = max(time.Since(start).Milliseconds(), 1)
+	}
+
+	st.Retention = retention.String()
+	st.RetentionFrom = from
+	st.StoreRetention = storeSetting
+	st.Warnings = warnings
+	if isV7 {
+		st.Issued = &issued
+		st.AgeDays = now.Sub(issued).Hours() / 24
+		in := now.Sub(issued) <= retention
+		st.InRetention = &in
+	}
+	return st, nil
+}
