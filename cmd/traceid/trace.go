@@ -142,20 +142,20 @@ const storyVersion = 1
 // story is the result of a search, and the JSON document of traceid
 // -json (docs/traceid.md describes each field).
 type story struct {
-	Version      int                 `json:"version"`
-	ID           string              `json:"id"`
-	Issued       *time.Time          `json:"issued,omitempty"`
-	AgeDays      float64             `json:"age_days,omitempty"`
-	Retention    string              `json:"retention"`
-	InRetention  *bool               `json:"within_retention,omitempty"`
+	Version     int        `json:"version"`
+	ID          string     `json:"id"`
+	Issued      *time.Time `json:"issued,omitempty"`
+	AgeDays     float64    `json:"age_days,omitempty"`
+	Retention   string     `json:"retention"`
+	InRetention *bool      `json:"within_retention,omitempty"`
 	// RetentionFrom says where Retention comes from: "store" (read from
 	// it, StoreRetention), "flag" (-retention) or "default" (30 days).
 	RetentionFrom  string `json:"retention_from"`
 	StoreRetention string `json:"store_retention,omitempty"`
 	// WaitedMS is how long the search waited for lines the store had not
 	// made searchable yet (-wait).
-	WaitedMS int64    `json:"waited_ms,omitempty"`
-	Warnings []string `json:"warnings,omitempty"` // what the reader must know, such as a retention that disagrees with the store's
+	WaitedMS     int64               `json:"waited_ms,omitempty"`
+	Warnings     []string            `json:"warnings,omitempty"` // what the reader must know, such as a retention that disagrees with the store's
 	Requests     map[string]*request `json:"requests"`
 	Order        []string            `json:"order"` // request ids, callers before the services they called
 	LinesScanned int64               `json:"lines_scanned"`
