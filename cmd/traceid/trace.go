@@ -642,6 +642,24 @@ func (st *story) order() {
 		}
 	}
 	st.Claims = kept
+	// The calls of each request in the order they were made: by the time
+	// of the callee's first line, then by id, so that the same lines give
+	// the same story.
+	first := func(id string) string {
+		if r := st.Requests[id]; r != nil && len(r.Lines) > 0 {
+			return r.Lines[0].str("time")
+		}
+		return ""
+	}
+	for _, r := range st.Requests {
+		sort.Slice(r.Calls, func(i, j int) bool {
+			a, b := r.Calls[i], r.Calls[j]
+			if ta, tb := first(a), first(b); ta != tb {
+				return earlier(ta, tb)
+			}
+			return a < b
+		})
+	}
 	root := st.ID
 	seen := map[string]bool{}
 	for {
@@ -681,4 +699,15 @@ func containsAny(b []byte, needles [][]byte) bool {
 		}
 	}
 	return false
+}
+
+// earlier reports whether the time a is before b (RFC 3339; a time that
+// does not parse sorts as text).
+func earlier(a, b string) bool {
+	ta, ea := time.Parse(time.RFC3339Nano, a)
+	tb, eb := time.Parse(time.RFC3339Nano, b)
+	if ea != nil || eb != nil {
+		return a < b
+	}
+	return ta.Before(tb)
 }
