@@ -64,7 +64,7 @@ func buildStory(ctx context.Context, id string, o storyOptions, warn io.Writer) 
 		switch {
 		case err != nil && retention == 0:
 			retention, from = defaultRetention, "default"
-			warnings = append(warnings, fmt.Sprintf("could not read the retention of the store at %s (%v): taking it to be %s; say -retention if it differs", o.Store, err, days(defaultRetention.String())))
+			warnings = append(warnings, fmt.Sprintf("could not read the retention of the store at %s (%v): taking it to be %s; say -retention if it differs", o.Store, err, defaultRetention))
 		case err != nil:
 			warnings = append(warnings, fmt.Sprintf("could not read the retention of the store at %s (%v): taking -retention %s", o.Store, err, retention))
 		case retention == 0:
