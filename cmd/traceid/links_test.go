@@ -159,7 +159,7 @@ func TestStoreTakesManyIDsInOneHop(t *testing.T) {
 	ship(t, store, log)
 	var st *story
 	require.Eventually(t, func() bool {
-		st, _ = storyOf(t, "-store", store.URL, root)
+		st, _ = storyOf(t, "-wait", "0", "-store", store.URL, root)
 		return len(st.Order) == 301
 	}, 10*time.Second, 200*time.Millisecond)
 	fromFile, _ := storyOf(t, root, log)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -49,7 +50,7 @@ func TestStoreTellsTheSameStory(t *testing.T) {
 	out.Reset()
 	require.Eventually(t, func() bool {
 		out.Reset()
-		return run([]string{"-json", "-store", store.URL, id}, nil, &out, &errOut) == 0
+		return run([]string{"-json", "-wait", "0", "-store", store.URL, id}, nil, &out, &errOut) == 0
 	}, 10*time.Second, 100*time.Millisecond, errOut.String())
 	require.NoError(t, json.Unmarshal(out.Bytes(), fromStore))
 
@@ -66,7 +67,7 @@ func TestStoreTellsTheSameStory(t *testing.T) {
 	assert.Len(t, fromStore.Claims, len(fromFiles.Claims))
 
 	out.Reset()
-	require.Equal(t, 0, run([]string{"-store", store.URL, id}, nil, &out, &errOut))
+	require.Equal(t, 0, run([]string{"-wait", "0", "-store", store.URL, id}, nil, &out, &errOut))
 	assert.Contains(t, out.String(), "[pricing] called by "+id)
 	assert.Contains(t, out.String(), "upstream: ")
 	assert.Contains(t, out.String(), "Not followed: 3 requests")
@@ -85,7 +86,35 @@ func TestStoreHonoursTheRetention(t *testing.T) {
 	var out, errOut bytes.Buffer
 	require.Eventually(t, func() bool {
 		out.Reset()
-		return run([]string{"-store", store.URL, "-retention", "96h", id}, nil, &out, &errOut) == 0
+		return run([]string{"-wait", "0", "-store", store.URL, "-retention", "96h", id}, nil, &out, &errOut) == 0
 	}, 10*time.Second, 100*time.Millisecond, "within 4 days: found")
-	assert.Equal(t, 1, run([]string{"-store", store.URL, "-retention", "48h", id}, nil, &out, &errOut), "outside 2 days: not searched")
+	assert.Equal(t, 1, run([]string{"-wait", "0", "-store", store.URL, "-retention", "48h", id}, nil, &out, &errOut), "outside 2 days: not searched")
+}
+
+// TestStoreLocationsCanBeLookedUp: a line from the store is located by
+// its stream and _time, a LogsQL query that finds it in the store again,
+// not by its position in one answer.
+func TestStoreLocationsCanBeLookedUp(t *testing.T) {
+	store := startStore(t)
+	id, at := newID(), time.Now().Add(-time.Minute)
+	log := writeLog(t, logLine("offers", id, "", nil, "", at), logLine("offers", newID(), id, nil, "", at.Add(time.Millisecond)))
+	ship(t, store, log)
+	st := storyJSON(t, "-wait", "2s", "-store", store.URL, id)
+	require.Equal(t, []string{id}, st.Order)
+	l := st.Requests[id].Lines[0]
+	assert.Equal(t, store.URL, l.File)
+	assert.Zero(t, l.Number, "no line number from a store")
+	assert.Equal(t, `_stream:{service="offers"} _time:`+at.UTC().Truncate(time.Millisecond).Format(time.RFC3339Nano), l.Location)
+	require.Len(t, st.Claims, 1)
+	assert.Contains(t, st.Claims[0].Location, `_stream:{service="offers"} _time:`)
+
+	var found []string
+	require.NoError(t, vlogs.Query(context.Background(), http.DefaultClient, store.URL, l.Location, func(raw []byte) { found = append(found, string(raw)) }))
+	require.Len(t, found, 1, "the location's query finds the line, and only it")
+	assert.Contains(t, found[0], id)
+
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run([]string{"-wait", "0", "-store", store.URL, id}, nil, &out, &errOut))
+	assert.Contains(t, out.String(), "("+store.URL+" "+l.Location+")")
+	assert.NotContains(t, out.String(), store.URL+":1)")
 }
