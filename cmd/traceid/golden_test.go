@@ -2,10 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -40,4 +44,21 @@ func TestStoryDocumentGolden(t *testing.T) {
 			assert.Equal(t, string(want), out.String())
 		})
 	}
+}
+
+// TestBuildStoryIsTheDocument: buildStory, the function the console calls
+// in-process, gives the document traceid -json prints.
+func TestBuildStoryIsTheDocument(t *testing.T) {
+	now, err := time.Parse(time.RFC3339, "2026-11-26T00:00:00Z")
+	require.NoError(t, err)
+	st, err := buildStory(context.Background(), "01A2120A-6224-7000-8000-C1F597910001", storyOptions{Files: fileSources("testdata/chain.log"), Now: now}, io.Discard)
+	require.NoError(t, err)
+	doc, err := json.MarshalIndent(st, "", "  ")
+	require.NoError(t, err)
+	want, err := os.ReadFile("testdata/story.json")
+	require.NoError(t, err)
+	assert.Equal(t, string(want), string(doc)+"\n")
+
+	_, err = buildStory(context.Background(), "ticket-42", storyOptions{}, io.Discard)
+	assert.ErrorContains(t, err, "is not a 360X error id")
 }

@@ -136,3 +136,12 @@ func buildStory(ctx context.Context, id string, o storyOptions, warn io.Writer) 
 	}
 	return st, nil
 }
+
+// fileSources are the log files at paths as sources, for storyOptions.Files.
+func fileSources(paths ...string) []source {
+	out := make([]source, len(paths))
+	for i, p := range paths {
+		out[i] = fileSource(p)
+	}
+	return out
+}
