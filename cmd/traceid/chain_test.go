@@ -348,3 +348,48 @@ func TestStoreSearchesEveryLinkField(t *testing.T) {
 		}
 	}
 }
+
+// TestClaimsSayWhyTheyAreNotFollowed: each way a request can touch a
+// story without being confirmed is listed with its own reason.
+func TestClaimsSayWhyTheyAreNotFollowed(t *testing.T) {
+	now := time.Now()
+	token := strings.Repeat("0123abcd", 4)
+	set := func(l string, kv ...any) string {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(l), &m))
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i].(string)] = kv[i+1]
+		}
+		b, _ := json.Marshal(m)
+		return string(b) + "\n"
+	}
+	v, other := newID(), newID()
+	for _, tc := range []struct {
+		name, reason string
+		line         func(id string) string
+	}{
+		{"a client's claim", "as its client (client_request_id), whose lines do not name it",
+			func(id string) string { return logLine("pricing", id, v, nil, "", now) }},
+		{"an answer's id without the token", "did not receive that call's token",
+			func(id string) string { return logLine("pricing", id, v, nil, "", now) }},
+		{"an answer's id naming another client", "does not name it as its client",
+			func(id string) string { return logLine("pricing", id, other, nil, "", now) }},
+		{"a caller the story does not confirm", "names " + v + " as a request it called",
+			func(id string) string { return logLine("gateway", id, "", []string{v}, "", now) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := newID()
+			var calls []string
+			if strings.HasPrefix(tc.name, "an answer's id") {
+				calls = []string{id}
+			}
+			log := writeLog(t, set(logLine("offers", v, "", calls, "", now), "call_tokens", []string{token}), tc.line(id))
+			st, _ := storyOf(t, v, log)
+			assert.Equal(t, []string{v}, st.Order)
+			require.Len(t, st.Claims, 1)
+			assert.Equal(t, id, st.Claims[0].ID)
+			assert.Equal(t, v, st.Claims[0].ClientID)
+			assert.Contains(t, st.Claims[0].Reason, tc.reason)
+		})
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -184,6 +185,7 @@ func (st *story) claim(client, id string, l *line, reason string) {
 const (
 	reasonClientOnly = "names %s as its client (client_request_id), whose lines do not name it"
 	reasonAnswerOnly = "came back as the answer's id to a call of %s, but did not receive that call's token: an upstream may have answered with another request's id"
+	reasonNamedOnly  = "came back as the answer's id to a call of %s, but does not name it as its client"
 	reasonCallerOnly = "names %s as a request it called, whose lines do not name it as their client"
 	reasonSharedTok  = "received a call token of %s that another request received too: the token was passed on, so neither is confirmed"
 )
@@ -523,63 +525,66 @@ func (st *story) prune(l links) {
 			}
 		}
 	}
-	// namedBy: a request of the story whose lines name id as a callee
-	// (by its answer's id or by a token id received).
-	namedBy := func(id string) string {
-		for caller, callees := range l.names {
-			if reach[caller] && callees[id] {
-				return caller
-			}
+	// The requests of the story, in a stable order, so that the same
+	// lines give the same claims.
+	var inStory, outside []string
+	for id, r := range st.Requests {
+		if reach[id] {
+			inStory = append(inStory, id)
+		} else if len(r.Lines) > 0 {
+			outside = append(outside, id)
 		}
-		if tok := l.received[id]; tok != "" {
-			for caller, toks := range l.sent {
-				if reach[caller] && toks[tok] {
-					return caller
-				}
+	}
+	sort.Strings(inStory)
+	sort.Strings(outside)
+	// namedBy is the request of the story whose lines name id as a
+	// request it called (its answer's id, or a call token id received).
+	namedBy := func(id string) string {
+		for _, caller := range inStory {
+			if l.names[caller][id] || (l.received[id] != "" && l.sent[caller][l.received[id]]) {
+				return caller
 			}
 		}
 		return ""
 	}
-	ids := make([]string, 0, len(st.Requests))
-	for id := range st.Requests {
-		ids = append(ids, id)
+	// callee is the request of the story that id's lines name as one it
+	// called.
+	callee := func(id string) string {
+		for _, c := range inStory {
+			if l.names[id][c] || (l.received[c] != "" && l.sent[id][l.received[c]]) {
+				return c
+			}
+		}
+		return ""
 	}
-	sort.Strings(ids) // claims in a stable order
-	for _, id := range ids {
-		r := st.Requests[id]
-		if reach[id] || len(r.Lines) == 0 {
-			continue
+	for _, id := range outside {
+		claimed := l.claimed[id]
+		if !reach[claimed] {
+			claimed = ""
 		}
-		client, reason := l.claimed[id], reasonClientOnly
-		if by := namedBy(id); by != "" && (client == by || !reach[client]) {
+		var client, reason string
+		switch by := namedBy(id); {
+		case l.shared[id] && (by != "" || claimed != ""):
+			client, reason = cmp.Or(by, claimed), reasonSharedTok
+		case by != "" && by == claimed:
 			client, reason = by, reasonAnswerOnly
-			if l.claimed[id] != by {
-				reason = reasonClientOnly // it does not even name its caller
+		case by != "":
+			client, reason = by, reasonNamedOnly
+		case claimed != "":
+			client, reason = claimed, reasonClientOnly
+		default:
+			if c := callee(id); c != "" {
+				client, reason = c, reasonCallerOnly
 			}
-		}
-		if !reach[client] {
-			client = ""
-			// It names a request of the story as one it called.
-			for callee := range l.names[id] {
-				if reach[callee] {
-					client, reason = callee, reasonCallerOnly
-				}
-			}
-			for tok := range l.sent[id] {
-				for rid, got := range l.received {
-					if got == tok && reach[rid] {
-						client, reason = rid, reasonCallerOnly
-					}
-				}
-			}
-		}
-		if l.shared[id] {
-			reason = reasonSharedTok
 		}
 		if client != "" {
-			st.claim(client, id, r.Lines[0], reason)
+			st.claim(client, id, st.Requests[id].Lines[0], reason)
 		}
-		delete(st.Requests, id)
+	}
+	for id := range st.Requests {
+		if !reach[id] {
+			delete(st.Requests, id)
+		}
 	}
 	for _, r := range st.Requests {
 		keep := r.Calls[:0]
