@@ -626,6 +626,7 @@ func (st *story) link(caller, called string) {
 // method and path, and orders the requests from the outermost caller down.
 func (st *story) order() {
 	for _, r := range st.Requests {
+		sortLines(r.Lines)
 		for _, l := range r.Lines {
 			if r.Service == "" {
 				r.Service = l.str("service")
@@ -704,6 +705,29 @@ func containsAny(b []byte, needles [][]byte) bool {
 		}
 	}
 	return false
+}
+
+// sortLines orders a request's lines the same way from any source: by
+// time; at the same millisecond the request's own line (the one with the
+// access fields, written when it ended) after the handler's lines, then
+// by their bytes. A store has no order of its own for lines of the same
+// millisecond, and a file's order would then make the two stories
+// differ. (Only lines of the same millisecond are ever marshaled here.)
+func sortLines(lines []*line) {
+	sort.SliceStable(lines, func(i, j int) bool {
+		a, b := lines[i], lines[j]
+		if ta, tb := a.str("time"), b.str("time"); ta != tb {
+			return earlier(ta, tb)
+		}
+		_, fa := a.fields["duration"]
+		_, fb := b.fields["duration"]
+		if fa != fb {
+			return fb
+		}
+		ca, _ := json.Marshal(a.fields) // the same bytes from a file and from a store
+		cb, _ := json.Marshal(b.fields)
+		return bytes.Compare(ca, cb) < 0
+	})
 }
 
 // earlier reports whether the time a is before b (RFC 3339; a time that
