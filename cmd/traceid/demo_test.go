@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/360x/errkit/apierrortest"
@@ -83,6 +84,10 @@ func TestDemoStoryFromStoreEqualsFromItsLog(t *testing.T) {
 	require.NoError(t, cmd.Wait()) // its shipper has sent every line
 	require.NoError(t, store.Flush())
 
+	// The fx call of the 503 reached nothing: its token is named as such.
+	st := storyJSON(t, ids[3], log)
+	assert.Len(t, st.Requests[ids[3]].Unreached, 1, "the fx call")
+	assert.Empty(t, storyJSON(t, ids[0], log).Requests[ids[0]].Unreached)
 	for _, id := range ids {
 		fromLog := storyJSON(t, id, log)
 		require.Len(t, fromLog.Order, 2, "offers and pricing (fx has no service behind it): %v", fromLog.Order)

@@ -63,6 +63,10 @@ func printStory(w io.Writer, st *story) {
 		for _, l := range r.Lines {
 			printLine(w, indent+"  ", l)
 		}
+		if n := len(r.Unreached); n > 0 {
+			fmt.Fprintf(w, "%s  %s made that no line searched received (call_token %s): refused or misaddressed, or the called service's log was not searched\n",
+				indent, plural(n, "call it", "calls it"), strings.Join(r.Unreached, ", "))
+		}
 		fmt.Fprintln(w)
 	}
 	if len(st.Claims) > 0 {

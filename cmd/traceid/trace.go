@@ -119,6 +119,10 @@ type request struct {
 	// ClaimedBy is the client_request_id the request arrived with: what its
 	// client claims to be. It is a link only when CalledBy confirms it.
 	ClaimedBy string `json:"claimed_by,omitempty"`
+	// Unreached are the call tokens of calls it made that no line
+	// searched received: the call reached no 360X service (refused, a
+	// wrong address), or the called service's log was not searched.
+	Unreached []string `json:"unreached_calls,omitempty"`
 }
 
 // claim is a request outside the story that names a request of the story
@@ -458,6 +462,7 @@ func traceWith(cfg scanConfig, id string, sources []source, w window, warn io.Wr
 	l := links{names: names, sent: sent, received: received, claimed: claimed}
 	l.confirm(st)
 	st.prune(l)
+	l.unreached(st)
 	st.order()
 	return st
 }
@@ -501,6 +506,23 @@ func (l *links) confirm(st *story) {
 				st.link(caller, callee)
 			}
 		}
+	}
+}
+
+// unreached notes, on each request of the story, the tokens of its calls
+// that no line received.
+func (l *links) unreached(st *story) {
+	got := map[string]bool{}
+	for _, tok := range l.received {
+		got[tok] = true
+	}
+	for id, r := range st.Requests {
+		for tok := range l.sent[id] {
+			if !got[tok] {
+				r.Unreached = append(r.Unreached, tok)
+			}
+		}
+		sort.Strings(r.Unreached)
 	}
 }
 
