@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -117,4 +119,27 @@ func TestStoreLocationsCanBeLookedUp(t *testing.T) {
 	require.Equal(t, 0, run([]string{"-wait", "0", "-store", store.URL, id}, nil, &out, &errOut))
 	assert.Contains(t, out.String(), "("+store.URL+" "+l.Location+")")
 	assert.NotContains(t, out.String(), store.URL+":1)")
+}
+
+// TestStoreQueryNamesEveryLinkField: the LogsQL query searches each field
+// the story follows, for ids and for call tokens.
+func TestStoreQueryNamesEveryLinkField(t *testing.T) {
+	q := storeQuery([]string{newID(), strings.Repeat("ab12", 8)}, time.Hour)
+	for _, f := range linkFields {
+		assert.Regexp(t, `[ (]`+f+`:`, q, "the query searches %s", f)
+	}
+}
+
+// TestTraceFromAStoreSource: the entry points the console was built on
+// (trace over storeSource) tell the story buildStory tells.
+func TestTraceFromAStoreSource(t *testing.T) {
+	store := startStore(t)
+	id := newID()
+	ship(t, store, writeLog(t, logLine("offers", id, "", nil, "", time.Now())))
+	st := trace(id, []source{storeSource(store.URL, time.Hour, 10*time.Second)}, window{now: time.Now(), retention: time.Hour}, io.Discard)
+	require.Equal(t, []string{id}, st.Order)
+	built, err := buildStory(context.Background(), id, storyOptions{Store: store.URL, Retention: time.Hour}, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, built.Order, st.Order)
+	assert.Equal(t, built.Requests[id].Lines[0].Location, st.Requests[id].Lines[0].Location)
 }
