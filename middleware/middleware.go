@@ -128,7 +128,8 @@ func newConfig(opts []Option) *config {
 // 360X envelope. For each request it:
 //
 //   - generates the id (an incoming X-Request-Id is never used as the id; a
-//     sane one is logged as client_request_id), stores it in the context
+//     sane one is logged as client_request_id, a valid [CallTokenHeader] as
+//     call_token), stores it in the context
 //     ([ID] reads it) and sends it as X-Request-Id on every response;
 //   - recovers panics: a 500 envelope and one error line with the panic
 //     value and the stack. http.ErrAbortHandler is passed on, not logged as
