@@ -1,19 +1,24 @@
 // Command traceid tells support the story of one request from the id a
 // client pasted into a ticket: its error line, its access line, and the
-// requests it made to other 360X services (followed through upstream_id
-// and client_request_id across every log given), as text or JSON.
+// requests it made to other 360X services and the one that made it
+// (followed through confirmed links: the call token the caller sent and
+// the callee logged; see docs/traceid.md), across every log given and a
+// VictoriaLogs store, as text or as a versioned JSON document.
 //
-//	traceid [-json] [-retention 720h] ID [LOG ...]
+//	traceid [-json] [-store URL] [-wait 5s] [-retention 720h] ID [LOG ...]
 //
-// With no LOG, or "-", it reads standard input (spooled to a temporary
-// file, since following a chain reads the logs more than once). It reads
-// the logs in blocks, with every core (several files at once, a large file
-// in 16 MiB parts), and parses only the lines that name an id it follows:
-// memory does not grow with the logs. Empty lines are skipped; any other
-// line is counted as not JSON, and skipped, when it does not start with
-// {, is longer than 1 MiB, or names the id and does not parse. For a
+// With no LOG and no -store, or "-", it reads standard input (spooled to a
+// temporary file, since following a chain reads the logs more than once).
+// It reads the logs in blocks, with every core (several files at once, a
+// large file in 16 MiB parts), and parses only the lines that name an id
+// or call token it follows: memory does not grow with the logs. Empty
+// lines are skipped; any other line is counted as not JSON, and skipped,
+// when it does not start with {, is longer than 1 MiB, or names the id and
+// does not parse. With -store, an id not found yet (or younger than -wait)
+// is searched again for up to -wait, and the answer says it waited. For a
 // UUIDv7 id it says when the id was issued and whether that is older than
-// the log retention.
+// the log retention: -retention when given, else the store's own
+// -retentionPeriod, read from it, else 30 days.
 //
 // Exit status: 0 when lines were found; 1 when none mention the id; 2 for
 // a malformed id, bad flags, or no readable log.
@@ -39,7 +44,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("traceid", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print the story as JSON (docs/traceid.md describes the document)")
-	retention := fs.Duration("retention", defaultRetention, "how long the logs are kept (default: the store's -retentionPeriod, read from it; without a store 720h)")
+	retention := fs.Duration("retention", defaultRetention, "how long the logs are kept; when not given: the store's -retentionPeriod, read from it, or else this default")
 	nowFlag := fs.String("now", "", "the current time, RFC 3339 (default: the clock), for reproducible output")
 	store := fs.String("store", "", "base URL of a VictoriaLogs server to search (LogsQL over HTTP), instead of or beside LOG files")
 	wait := fs.Duration("wait", defaultWait, "with -store: how long to wait for lines the store has not made searchable yet (an id not found, or younger than this)")
