@@ -23,16 +23,12 @@ type walk struct {
 	i       int
 	explain bool // encoding/json refused the body: say why
 	unknown bool // DisallowUnknownFields
-	path    []byte
-	place   []uint32 // the position of each segment of path in the model
+	path    path
 	rank    int
 	out     *collector
 }
 
-func (w *walk) bad(reason string) { w.out.add(w.rank, w.path, w.place, reason) }
-
-// enter appends a segment to the path, at position pos of its parent.
-func (w *walk) enter(pos int) { w.place = append(w.place, uint32(pos)) }
+func (w *walk) bad(reason string) { w.out.add(w.rank, &w.path, reason) }
 
 func (w *walk) ws() {
 	for w.i < len(w.data) {
@@ -261,7 +257,7 @@ func (w *walk) array(p *plan) {
 		return
 	}
 	w.i++ // [
-	n, depth := len(w.path), len(w.place)
+	depth := w.path.depth()
 	for k := 0; ; k++ {
 		w.ws()
 		if w.data[w.i] == ']' {
@@ -271,10 +267,9 @@ func (w *walk) array(p *plan) {
 		if p.shape == shapeArray && k >= p.arrayLen {
 			w.skip() // encoding/json drops what a Go array has no room for
 		} else {
-			w.path = append(strconv.AppendInt(append(w.path, '['), int64(k), 10), ']')
-			w.enter(k)
+			w.path.index(k)
 			w.value(elem)
-			w.path, w.place = w.path[:n], w.place[:depth]
+			w.path.pop(depth)
 		}
 		w.ws()
 		if w.data[w.i] == ',' {
@@ -301,13 +296,13 @@ func (w *walk) object(p *plan) {
 		}
 		return
 	}
-	top := len(w.path) == 0
+	top := w.path.depth() == 0
 	var seen, nulls bits
 	if p.shape == shapeStruct && len(p.required) > 0 {
 		seen, nulls = newBits(len(p.fields)), newBits(len(p.fields))
 	}
 	w.i++ // {
-	n, depth := len(w.path), len(w.place)
+	depth := w.path.depth()
 	for member := 0; ; member++ {
 		w.ws()
 		if w.data[w.i] == '}' {
@@ -321,8 +316,7 @@ func (w *walk) object(p *plan) {
 		case shapeStruct:
 			f := p.lookup(key)
 			if f < 0 {
-				w.path = appendName(w.path, key)
-				w.enter(len(p.fields) + member)
+				w.path.name(key, len(p.fields)+member)
 				if top {
 					w.rank = len(p.fields)
 				}
@@ -333,8 +327,7 @@ func (w *walk) object(p *plan) {
 				break
 			}
 			fp := &p.fields[f]
-			w.path = appendName(w.path, []byte(fp.name))
-			w.enter(f)
+			w.path.name([]byte(fp.name), f)
 			if top {
 				w.rank = f
 			}
@@ -349,18 +342,16 @@ func (w *walk) object(p *plan) {
 				nulls.set(f, null)
 			}
 		case shapeMap:
-			w.path = appendName(w.path, key)
-			w.enter(member)
+			w.path.name(key, member)
 			if w.explain {
 				w.key(p.key, key)
 			}
 			w.value(p.elem)
 		default: // shapeAny
-			w.path = appendName(w.path, key)
-			w.enter(member)
+			w.path.name(key, member)
 			w.value(p)
 		}
-		w.path, w.place = w.path[:n], w.place[:depth]
+		w.path.pop(depth)
 		w.ws()
 		if w.data[w.i] == ',' {
 			w.i++
@@ -368,13 +359,12 @@ func (w *walk) object(p *plan) {
 	}
 	for _, f := range p.required {
 		if !seen.get(f) || nulls.get(f) {
-			w.path = appendName(w.path, []byte(p.fields[f].name))
-			w.enter(f)
+			w.path.name([]byte(p.fields[f].name), f)
 			if top {
 				w.rank = f
 			}
 			w.bad("is required")
-			w.path, w.place = w.path[:n], w.place[:depth]
+			w.path.pop(depth)
 		}
 	}
 }
@@ -496,17 +486,13 @@ const maxReason = 200
 // for this ("unknown currency \"XYZ\""), bounded.
 func refused(err error) string {
 	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
+	if errors.As(err, &te) && te.Type != nil {
 		if te.Field != "" {
 			return "is not a valid value: " + truncateUTF8(te.Field, maxReason) + " must be " + jsonKind(te.Type)
 		}
 		return "must be " + jsonKind(te.Type)
 	}
-	msg := err.Error()
-	if len(msg) > maxReason {
-		msg = truncateUTF8(msg, maxReason) + "…"
-	}
-	return "is not a valid value: " + msg
+	return "is not a valid value: " + truncateUTF8(err.Error(), maxReason)
 }
 
 func jsonKind(t reflect.Type) string {
@@ -527,10 +513,13 @@ func jsonKind(t reflect.Type) string {
 }
 
 func truncateUTF8(s string, n int) string {
-	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
-	return s[:n]
+	return s[:n] + "…"
 }
 
 func kindWord(p *plan) string {
