@@ -185,6 +185,7 @@ func PayloadTooLarge(limit int64) *Error {
 // "application/xml". A header that is not a media type at all is not
 // repeated.
 func UnsupportedMediaType(got string, supported ...string) *Error {
+	const maxMediaType = 100
 	var detail string
 	switch mt, _, err := mime.ParseMediaType(got); {
 	case strings.TrimSpace(got) == "":
@@ -192,6 +193,9 @@ func UnsupportedMediaType(got string, supported ...string) *Error {
 	case err != nil && !errors.Is(err, mime.ErrInvalidMediaParameter):
 		detail = "The Content-Type header is not a valid media type."
 	default:
+		if len(mt) > maxMediaType {
+			mt = mt[:maxMediaType] + "…" // a client's header, bounded
+		}
 		detail = "Content-Type " + strconv.Quote(mt) + " is not supported."
 	}
 	if len(supported) > 0 {

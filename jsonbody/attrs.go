@@ -111,13 +111,16 @@ func fnvString(h uint64, s string) uint64 {
 
 // collector gathers a body's offending attributes, each in O(1) whatever
 // its depth: it keeps the first keptAttributes of each top-level field
-// (the order of the answer), counts every distinct one, and remembers
-// every path the walk named and every path and reason a Validate named, as
-// 64-bit hashes (a few bytes each, for attributes that each took bytes of
-// the body to name), so that none is named or counted twice.
+// (the order of the answer) and counts every distinct one. The walk names
+// a path once by itself (it checks the value of a repeated key quietly);
+// for a model with Validate methods the collector remembers every path the
+// walk named, and every path and reason a Validate named, as 64-bit
+// hashes (a few bytes each, for attributes that each took bytes of the
+// body to name), so that none is named or counted twice.
 type collector struct {
 	seed    uint64
 	ranks   int
+	all     bool                // remember every path the walk names (for the Validate methods')
 	named   map[uint64]struct{} // the paths the walk named
 	ruled   map[uint64]struct{} // the paths and reasons Validate methods named
 	buckets []bucket            // by rank: the top-level field's position
@@ -133,8 +136,10 @@ type bucket struct {
 
 // newCollector returns a collector for a model with ranks top-level
 // positions (its fields, and one more for the rest).
-func newCollector(ranks int) *collector {
-	return &collector{seed: rand.Uint64() | 1, ranks: ranks}
+// all says to remember every path the walk names: the model has Validate
+// methods, whose attributes must not repeat the walk's.
+func newCollector(ranks int, all bool) *collector {
+	return &collector{seed: rand.Uint64() | 1, ranks: ranks, all: all}
 }
 
 func (c *collector) path() path { return path{seed: c.seed} }
@@ -142,14 +147,16 @@ func (c *collector) path() path { return path{seed: c.seed} }
 // add names the attribute at p for what its JSON is (its type, its
 // absence, an unknown name), unless the walk named p already.
 func (c *collector) add(rank int, p *path, reason string) {
-	h := p.hash()
-	if c.named == nil {
-		c.named = map[uint64]struct{}{}
+	if c.all {
+		h := p.hash()
+		if c.named == nil {
+			c.named = map[uint64]struct{}{}
+		}
+		if _, ok := c.named[h]; ok {
+			return
+		}
+		c.named[h] = struct{}{}
 	}
-	if _, ok := c.named[h]; ok {
-		return
-	}
-	c.named[h] = struct{}{}
 	if b := c.room(rank); b != nil {
 		b.attrs = append(b.attrs, apierror.Attr(cut(orBody(p.buf)), reason))
 		b.places = append(b.places, p.places())

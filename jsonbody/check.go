@@ -26,9 +26,14 @@ type walk struct {
 	path    path
 	rank    int
 	out     *collector
+	quiet   int // inside the value of a key its object gave before: named already
 }
 
-func (w *walk) bad(reason string) { w.out.add(w.rank, &w.path, reason) }
+func (w *walk) bad(reason string) {
+	if w.quiet == 0 {
+		w.out.add(w.rank, &w.path, reason)
+	}
+}
 
 func (w *walk) ws() {
 	for w.i < len(w.data) {
@@ -297,10 +302,19 @@ func (w *walk) object(p *plan) {
 		return
 	}
 	top := w.path.depth() == 0
-	var seen, nulls bits
-	if p.shape == shapeStruct && len(p.required) > 0 {
-		seen, nulls = newBits(len(p.fields)), newBits(len(p.fields))
+	// Of a key given twice, a value after one that had an attribute named
+	// is checked quietly: encoding/json refuses it all the same, and the
+	// attribute is named once (the last value counts for required).
+	var seen, nulls, erred bits
+	var small [3]uint64
+	if p.shape == shapeStruct {
+		if len(p.fields) <= 64 {
+			seen, nulls, erred = small[0:1], small[1:2], small[2:3]
+		} else {
+			seen, nulls, erred = newBits(len(p.fields)), newBits(len(p.fields)), newBits(len(p.fields))
+		}
 	}
+	var keys repeats
 	w.i++ // {
 	depth := w.path.depth()
 	for member := 0; ; member++ {
@@ -321,8 +335,9 @@ func (w *walk) object(p *plan) {
 					w.rank = len(p.fields)
 				}
 				w.skip()
-				if w.unknown {
+				if h, before := keys.named(w.out.seed, key); w.unknown && !before {
 					w.bad("is not a known attribute")
+					keys.erred(h)
 				}
 				break
 			}
@@ -331,25 +346,54 @@ func (w *walk) object(p *plan) {
 			if top {
 				w.rank = f
 			}
+			again := erred.get(f)
+			if again {
+				w.quiet++
+			}
+			before := w.out.total
 			var null bool
 			if fp.quoted {
 				null = w.quoted(fp.plan)
 			} else {
 				null = w.value(fp.plan)
 			}
-			if seen != nil {
-				seen.set(f, true)
-				nulls.set(f, null)
+			if again {
+				w.quiet--
+			}
+			seen.set(f, true)
+			nulls.set(f, null)
+			if w.out.total > before {
+				erred.set(f, true)
 			}
 		case shapeMap:
 			w.path.name(key, member)
+			h, again := keys.named(w.out.seed, key)
+			if again {
+				w.quiet++
+			}
+			before := w.out.total
 			if w.explain {
 				w.key(p.key, key)
 			}
 			w.value(p.elem)
+			if again {
+				w.quiet--
+			} else if w.out.total > before {
+				keys.erred(h)
+			}
 		default: // shapeAny
 			w.path.name(key, member)
+			h, again := keys.named(w.out.seed, key)
+			if again {
+				w.quiet++
+			}
+			before := w.out.total
 			w.value(p)
+			if again {
+				w.quiet--
+			} else if w.out.total > before {
+				keys.erred(h)
+			}
 		}
 		w.path.pop(depth)
 		w.ws()
@@ -358,7 +402,7 @@ func (w *walk) object(p *plan) {
 		}
 	}
 	for _, f := range p.required {
-		if !seen.get(f) || nulls.get(f) {
+		if (!seen.get(f) || nulls.get(f)) && !erred.get(f) {
 			w.path.name([]byte(p.fields[f].name), f)
 			if top {
 				w.rank = f
@@ -366,6 +410,44 @@ func (w *walk) object(p *plan) {
 			w.bad("is required")
 			w.path.pop(depth)
 		}
+	}
+}
+
+// repeats tells, for the keys of one object, whether one was given
+// before and whether its value then had an attribute named, by hash:
+// nothing is held for an object's first key, a set from its second.
+type repeats struct {
+	first      uint64
+	firstErred bool
+	n          int
+	set        map[uint64]bool
+}
+
+// named reports whether key was given before in this object with a value
+// that had an attribute named, and records key.
+func (r *repeats) named(seed uint64, key []byte) (h uint64, before bool) {
+	h = fnv(seed, key)
+	r.n++
+	if r.n == 1 {
+		r.first = h
+		return h, false
+	}
+	if r.set == nil {
+		r.set = map[uint64]bool{r.first: r.firstErred}
+	}
+	erred, ok := r.set[h]
+	if !ok {
+		r.set[h] = false
+	}
+	return h, erred
+}
+
+// erred records that the value of key h had an attribute named.
+func (r *repeats) erred(h uint64) {
+	if r.set == nil {
+		r.firstErred = true
+	} else {
+		r.set[h] = true
 	}
 }
 

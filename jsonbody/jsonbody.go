@@ -76,12 +76,22 @@
 // The attributes are grouped by the model's top-level field, in the order
 // the fields are declared (nested structs too, array items in order), then
 // the unknown ones and the model's own. The detail names the first 20 and
-// counts the rest; [apierror.Error.Attributes] holds the first 100. Decode
+// counts the rest (each distinct attribute once); [apierror.Error.Attributes]
+// holds the first 100. A path over 256 bytes (a key of a megabyte, a value
+// thousands of levels down) keeps its start and end around "…", and a
+// reason quoting a type's own error text keeps its first 200 bytes, so an
+// answer and its log line stay a few kilobytes whatever the body. Decode
 // reads the body once with encoding/json and, only where it must (a
 // refusal to explain, a required field, unknown attributes, Validate
 // methods), walks it once more beside the model's type: its time is linear
-// in the body's size and what it holds beyond encoding/json's own is
-// bounded by the model, not by the body, whatever the body holds.
+// in the body's size, and what it holds beyond encoding/json's own is the
+// kept attributes and some bytes for each offending one (to count each
+// once), whatever the body holds. On a body encoding/json refuses, a
+// type's own UnmarshalJSON or UnmarshalText runs a second time, on a new
+// value, to find what it refused. Inside a value the caller put in an
+// interface field before Decode, encoding/json decodes into it, and
+// Decode runs its Validate methods but looks for no required or unknown
+// attributes.
 package jsonbody
 
 import (
@@ -177,7 +187,7 @@ func Decode(w http.ResponseWriter, r *http.Request, v any, opts ...Option) error
 }
 
 func isJSON(mt string) bool {
-	return mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
+	return mt == "application/json" || (len(mt) > len("application/+json") && strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
 }
 
 // decodeBytes is Decode once the body is read. encoding/json decides:
@@ -193,8 +203,8 @@ func decodeBytes(data []byte, v any, o options) error {
 	rv := reflect.ValueOf(v)
 	p := planFor(rv.Type().Elem())
 	uerr := json.Unmarshal(data, v)
-	if se, ok := errors.AsType[*json.SyntaxError](uerr); ok {
-		return syntaxError(data, se)
+	if se, ok := errors.AsType[*json.SyntaxError](uerr); ok && !json.Valid(data) {
+		return syntaxError(data, se) // not one a type's UnmarshalJSON returned
 	}
 	top := p.base()
 	if (top.shape == shapeStruct || top.shape == shapeMap) && firstByte(data) != '{' {
@@ -204,22 +214,24 @@ func decodeBytes(data []byte, v any, o options) error {
 	if top.shape == shapeStruct {
 		ranks = len(top.fields) + 1
 	}
-	c := &collector{ranks: ranks}
+	c := newCollector(ranks, p.needsValidate)
 	if uerr != nil || p.needsRequired || (o.disallowUnknow && p.needsStruct) {
-		w := walk{data: data, explain: uerr != nil, unknown: o.disallowUnknow, out: c}
+		w := walk{data: data, explain: uerr != nil, unknown: o.disallowUnknow, out: c, path: c.path()}
 		w.value(p)
 	}
 	if uerr != nil && c.total == 0 {
 		// A refusal the walk could not place: name what encoding/json
 		// names.
-		if te, ok := errors.AsType[*json.UnmarshalTypeError](uerr); ok && te.Field != "" {
-			c.add(ranks-1, []byte(te.Field), nil, "must be "+jsonKind(te.Type))
+		at := c.path()
+		if te, ok := errors.AsType[*json.UnmarshalTypeError](uerr); ok && te.Field != "" && te.Type != nil {
+			at.raw([]byte(te.Field))
+			c.add(ranks-1, &at, "must be "+jsonKind(te.Type))
 		} else {
-			c.add(ranks-1, nil, nil, refused(uerr))
+			c.add(ranks-1, &at, refused(uerr))
 		}
 	}
 	if p.needsValidate {
-		r := rules{out: c, top: top}
+		r := rules{out: c, top: top, path: c.path()}
 		r.walk(rv.Elem(), p, 0)
 		if r.tooDeep {
 			return apierror.Internal(errors.New("jsonbody: the value given to Decode is nested deeper than any JSON body can make it: is there a cycle of pointers in it?"))

@@ -144,8 +144,8 @@ func parityCheck(t *testing.T, body []byte, unknown bool) {
 		require.NoError(t, err, "%q: encoding/json takes it", body)
 		require.True(t, reflect.DeepEqual(want, got), "%q: the same value as encoding/json\nwant %#v\ngot  %#v", body, want, got)
 		// And the walk, asked to explain, finds nothing to say.
-		c := newCollector(1)
-		w := walk{data: body, explain: true, unknown: unknown, out: c}
+		c := newCollector(1, false)
+		w := walk{data: body, explain: true, unknown: unknown, out: c, path: c.path()}
 		w.value(planFor(reflect.TypeFor[diffModel]()))
 		require.Zero(t, c.total, "%q: the walk names %v where encoding/json takes the body", body, c.result())
 		return
@@ -156,8 +156,8 @@ func parityCheck(t *testing.T, body []byte, unknown bool) {
 	require.NotEmpty(t, e.Attributes, "%q", body)
 	// The walk itself names the attribute: the fallback to encoding/json's
 	// own words is for what the walk cannot see.
-	c := newCollector(1)
-	w := walk{data: body, explain: true, unknown: unknown, out: c}
+	c := newCollector(1, false)
+	w := walk{data: body, explain: true, unknown: unknown, out: c, path: c.path()}
 	w.value(planFor(reflect.TypeFor[diffModel]()))
 	require.NotZero(t, c.total, "%q: encoding/json refuses it (%v) and the walk names nothing", body, jerr)
 }

@@ -66,9 +66,10 @@ type plan struct {
 	embedded  []embeddedPlan // embedded structs that are Validators, at any depth
 	hasFields bool           // a struct, possibly through other shapes: unknown attributes can occur
 
-	validAddr   bool  // *T is a Validator
-	validDirect bool  // T is a Validator
-	promoted    []int // T's Validate is an embedded struct's, reached through the fields at this index
+	validAddr        bool  // *T is a Validator
+	validDirect      bool  // T is a Validator
+	promoted         []int // T's Validate is an embedded struct's, reached through the fields at this index
+	promotedExported bool  // and that struct's field is exported: the walk calls it itself
 
 	// Reachability, for skipping what cannot matter: a required field, a
 	// struct (for unknown attributes), a Validator, somewhere in the value.
@@ -286,6 +287,7 @@ func (b *builder) structFields(p *plan) {
 				ep := b.build(sf.Type)
 				if base := ep.base(); p.promoted == nil && (p.validAddr || p.validDirect) && !declaresValidate(p.t) && (base.validAddr || base.validDirect) {
 					p.promoted = index // the shallowest comes first: the one Go promotes
+					p.promotedExported = sf.IsExported()
 				}
 				if sf.IsExported() {
 					p.embedded = append(p.embedded, embeddedPlan{index: index, plan: ep})
@@ -379,7 +381,9 @@ func (b *builder) reach() {
 	for _, p := range b.order {
 		p.needsRequired = len(p.required) > 0
 		p.needsStruct = p.shape == shapeStruct
-		p.needsValidate = p.validAddr || p.validDirect
+		// An interface may hold a value with rules that the caller put
+		// there before Decode.
+		p.needsValidate = p.validAddr || p.validDirect || p.shape == shapeAny || p.shape == shapeInterface
 		if p.shape == shapeStruct {
 			for _, e := range p.embedded {
 				if ep := e.plan.base(); ep.validAddr || ep.validDirect {

@@ -236,7 +236,10 @@ func TestEveryValidateRuns(t *testing.T) {
 	body := strings.Repeat(`{"next":`, depth) + `{"n":-1}` + strings.Repeat(`}`, depth)
 	e = decodeBody(t, body, &deepRule{})
 	require.NotNil(t, e, "a rule %d levels down runs", depth)
-	assert.Equal(t, strings.Repeat("next.", depth)+"n", e.Attributes[0].Path)
+	got := e.Attributes[0].Path
+	assert.True(t, strings.HasPrefix(got, "next.next.") && strings.HasSuffix(got, ".next.n"), got)
+	assert.Contains(t, got, "…", "a path of %d bytes is cut in the middle", len(strings.Repeat("next.", depth))+1)
+	assert.LessOrEqual(t, len(got), 256+len("…"))
 }
 
 // TestValidateDoesNotLoopOnACycle: a cycle of pointers the caller put in
@@ -259,4 +262,187 @@ func TestAttributesAreCountedNotKept(t *testing.T) {
 	assert.Equal(t, 100, len(e.Attributes))
 	assert.Equal(t, "items[0]", e.Attributes[0].Path)
 	assert.Contains(t, e.Detail, fmt.Sprintf("; and %d more", n-20))
+}
+
+// What the outside try of the new code found, each a test that failed on
+// it.
+
+type aliasMoney struct {
+	Amount int    `json:"amount"`
+	Cur    string `json:"cur"`
+}
+
+// UnmarshalJSON is the usual alias pattern: it passes on encoding/json's
+// own *json.UnmarshalTypeError.
+func (m *aliasMoney) UnmarshalJSON(b []byte) error {
+	type alias aliasMoney
+	a := alias{Cur: "USD"}
+	if err := json.Unmarshal(b, &a); err != nil {
+		return err
+	}
+	*m = aliasMoney(a)
+	return nil
+}
+
+type settings struct{ M map[string]any }
+
+// UnmarshalJSON takes its JSON from a string, and passes on the
+// *json.SyntaxError of that string's JSON.
+func (s *settings) UnmarshalJSON(b []byte) error {
+	var str string
+	if err := json.Unmarshal(b, &str); err != nil {
+		return err
+	}
+	return json.Unmarshal([]byte(str), &s.M)
+}
+
+type category struct {
+	Name string     `json:"name"`
+	Subs []category `json:"subs"`
+}
+
+func (c category) Validate() []apierror.Attribute {
+	if c.Name == "" {
+		return []apierror.Attribute{apierror.Attr("name", "must not be empty")}
+	}
+	return nil
+}
+
+var promotedCalls int
+
+type CountedBase struct {
+	ID int `json:"id"`
+}
+
+func (b CountedBase) Validate() []apierror.Attribute { promotedCalls++; return nil }
+
+type countedOffer struct {
+	CountedBase
+	Name string `json:"name"`
+}
+
+type twoRules struct {
+	P int `json:"P"`
+}
+
+func (twoRules) Validate() []apierror.Attribute {
+	return []apierror.Attribute{apierror.Attr("P", "must be odd"), apierror.Attr("Q", "extra")}
+}
+
+type checkedItem struct {
+	X int `json:"x"`
+}
+
+func (checkedItem) Validate() []apierror.Attribute {
+	return []apierror.Attribute{apierror.Attr("v", "is checked")}
+}
+
+type leaf struct {
+	X int `json:"x"`
+}
+
+func (l *leaf) Validate() []apierror.Attribute {
+	if l.X > 10 {
+		return []apierror.Attribute{apierror.Attr("x", "must be at most 10")}
+	}
+	return nil
+}
+
+func TestOutsideFindings(t *testing.T) {
+	t.Run("an Unmarshaler passing on json's type error is a 400", func(t *testing.T) {
+		var order struct {
+			Note  string     `json:"note"`
+			Price aliasMoney `json:"price"`
+		}
+		for _, body := range []string{`{"price":{"amount":"x"}}`, `{"price":{"cur":1}}`} {
+			e := decodeBody(t, body, &order)
+			require.NotNil(t, e, body)
+			assert.Equal(t, http.StatusBadRequest, e.Status, body)
+			require.Len(t, e.Attributes, 1, body)
+			assert.Equal(t, "price", e.Attributes[0].Path, body)
+		}
+	})
+	t.Run("a syntax error inside an Unmarshaler names the attribute", func(t *testing.T) {
+		var m struct {
+			Name     string   `json:"name"`
+			Settings settings `json:"settings"`
+		}
+		e := decodeBody(t, `{"name":"x","settings":"{\"a\":"}`, &m)
+		require.NotNil(t, e)
+		assert.Equal(t, apierror.CodeInvalidModel, e.Code, e.Detail)
+		require.Len(t, e.Attributes, 1)
+		assert.Equal(t, "settings", e.Attributes[0].Path)
+	})
+	t.Run("rules at every level of a deep body cost linear time", func(t *testing.T) {
+		body := func(d int) string { return strings.Repeat(`{"subs":[`, d) + `{}` + strings.Repeat(`]}`, d) }
+		allocs := func(d int) uint64 {
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			e := decodeBody(t, body(d), &category{})
+			runtime.ReadMemStats(&after)
+			require.NotNil(t, e)
+			assert.Contains(t, e.Detail, fmt.Sprintf("and %d more", d+1-20))
+			return after.TotalAlloc - before.TotalAlloc
+		}
+		small, large := allocs(500), allocs(4000)
+		assert.Less(t, float64(large)/float64(small), 8*2.0, "bytes allocated at depth 500 and 4,000: %d and %d", small, large)
+	})
+	t.Run("a promoted Validate runs once", func(t *testing.T) {
+		promotedCalls = 0
+		require.Nil(t, decodeBody(t, `{"id":1}`, &countedOffer{}))
+		assert.Equal(t, 1, promotedCalls)
+		promotedCalls = 0
+		require.Nil(t, decodeBody(t, `{"o":{"id":1},"items":[{},{},{}]}`, &struct {
+			O     countedOffer   `json:"o"`
+			Items []countedOffer `json:"items"`
+		}{}))
+		assert.Equal(t, 4, promotedCalls)
+	})
+	t.Run("the count is of distinct attributes", func(t *testing.T) {
+		const n = 1000
+		e := decodeBody(t, repeat(`{"items":[`, `{"P":"x"}`, ",", "]}", n), &struct {
+			Items []twoRules `json:"items"`
+		}{})
+		require.NotNil(t, e)
+		assert.Contains(t, e.Detail, fmt.Sprintf("; and %d more", 2*n-20), "items[i].P from the JSON, items[i].Q from Validate")
+	})
+	t.Run("an answer stays small whatever the keys", func(t *testing.T) {
+		long := strings.Repeat("k", 512<<10)
+		e := decodeBody(t, `{"`+long+`":1}`, &priced{}, jsonbody.DisallowUnknownFields())
+		require.NotNil(t, e)
+		assert.Less(t, len(e.Detail), 1000)
+		e = decodeBody(t, `{"m":{"`+long+`":"x"}}`, &struct {
+			M map[string]int `json:"m"`
+		}{})
+		require.NotNil(t, e)
+		assert.Less(t, len(e.Detail), 1000)
+		err := jsonbody.Decode(httptest.NewRecorder(), request("application/"+long, "{}"), &priced{})
+		require.Error(t, err)
+		assert.Less(t, len(err.(*apierror.Error).Detail), 300, "the 415 names the media type, bounded")
+	})
+	t.Run("attributes of an item stay in item order", func(t *testing.T) {
+		e := decodeBody(t, `{"s":[{"x":1},{"x":"bad"}]}`, &struct {
+			S []checkedItem `json:"s"`
+		}{})
+		require.NotNil(t, e)
+		assert.Equal(t, []apierror.Attribute{
+			{Path: "s[0].v", Reason: "is checked"},
+			{Path: "s[1].x", Reason: "must be an integer"},
+			{Path: "s[1].v", Reason: "is checked"},
+		}, e.Attributes)
+	})
+	t.Run("a value put in an interface before Decode has its rules run", func(t *testing.T) {
+		m := struct {
+			Any any `json:"any"`
+		}{Any: &leaf{}}
+		e := decodeBody(t, `{"any":{"x":14}}`, &m)
+		require.NotNil(t, e)
+		assert.Equal(t, []apierror.Attribute{{Path: "any.x", Reason: "must be at most 10"}}, e.Attributes)
+	})
+	t.Run("application/+json is not JSON", func(t *testing.T) {
+		err := jsonbody.Decode(httptest.NewRecorder(), request("application/+json", "{}"), &priced{})
+		require.Error(t, err)
+		assert.Equal(t, http.StatusUnsupportedMediaType, err.(*apierror.Error).Status)
+	})
 }

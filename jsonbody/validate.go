@@ -24,7 +24,7 @@ const maxValueDepth = 40_000
 type rules struct {
 	out     *collector
 	top     *plan
-	path    []byte
+	path    path
 	tooDeep bool
 }
 
@@ -36,11 +36,22 @@ func (r *rules) walk(v reflect.Value, p *plan, depth int) {
 		r.tooDeep = true
 		return
 	}
-	if p.shape == shapePointer {
+	switch p.shape {
+	case shapePointer:
 		if v.IsNil() {
 			return
 		}
 		r.walk(v.Elem(), p.elem, depth+1)
+		return
+	case shapeAny, shapeInterface:
+		// A value the caller put there before Decode (JSON makes maps,
+		// slices and scalars of an empty interface, with no rules).
+		if v.IsNil() {
+			return
+		}
+		if e := v.Elem(); e.Kind() == reflect.Pointer || e.Kind() == reflect.Struct {
+			r.walk(e, planFor(e.Type()), depth+1)
+		}
 		return
 	}
 	r.call(v, p)
@@ -62,8 +73,8 @@ func (r *rules) walk(v reflect.Value, p *plan, depth int) {
 				r.call(ev, ep)
 			}
 		}
-		n := len(r.path)
-		for _, f := range p.fields {
+		d := r.path.depth()
+		for i, f := range p.fields {
 			if !f.plan.needsValidate {
 				continue
 			}
@@ -71,16 +82,16 @@ func (r *rules) walk(v reflect.Value, p *plan, depth int) {
 			if err != nil {
 				continue
 			}
-			r.path = appendName(r.path, []byte(f.name))
+			r.path.name([]byte(f.name), i)
 			r.walk(fv, f.plan, depth+1)
-			r.path = r.path[:n]
+			r.path.pop(d)
 		}
 	case shapeSlice, shapeArray, shapeBytes:
-		n := len(r.path)
+		d := r.path.depth()
 		for i := range v.Len() {
-			r.path = append(strconv.AppendInt(append(r.path, '['), int64(i), 10), ']')
+			r.path.index(i)
 			r.walk(v.Index(i), p.elem, depth+1)
-			r.path = r.path[:n]
+			r.path.pop(d)
 		}
 	case shapeMap:
 		r.mapValues(v, p, depth)
@@ -100,13 +111,13 @@ func (r *rules) mapValues(v reflect.Value, p *plan, depth int) {
 		entries = append(entries, entry{keyName(it.Key()), it.Key()})
 	}
 	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.name, b.name) })
-	n := len(r.path)
-	for _, e := range entries {
+	d := r.path.depth()
+	for i, e := range entries {
 		c := reflect.New(p.elem.t).Elem()
 		c.Set(v.MapIndex(e.key))
-		r.path = appendName(r.path, []byte(e.name))
+		r.path.name([]byte(e.name), i)
 		r.walk(c, p.elem, depth+1)
-		r.path = r.path[:n]
+		r.path.pop(d)
 	}
 }
 
@@ -129,14 +140,18 @@ func keyName(k reflect.Value) string {
 }
 
 // call runs v's own Validate, if it has one. A Validate promoted from an
-// embedded struct runs only when that struct is there (not through a nil
-// pointer, which would panic in a value receiver): the embedded struct's
-// own call covers it then.
+// embedded struct is that struct's, which the walk calls itself; one
+// promoted from an embedded struct of an unexported type (which reflect
+// cannot call) runs through v, when that struct is there (through a nil
+// pointer it would panic).
 func (r *rules) call(v reflect.Value, p *plan) {
 	if !v.CanInterface() {
 		return // reached through an unexported field
 	}
 	if p.promoted != nil {
+		if p.promotedExported {
+			return
+		}
 		ev, err := v.FieldByIndexErr(p.promoted)
 		if err != nil || (ev.Kind() == reflect.Pointer && ev.IsNil()) {
 			return
@@ -159,19 +174,23 @@ func (r *rules) call(v reflect.Value, p *plan) {
 	if len(attrs) == 0 {
 		return
 	}
-	base := string(r.path)
 	for _, a := range attrs {
-		path := under(base, a.Path)
-		r.out.addRule(r.rank(path), string(orBody([]byte(path))), a.Reason)
+		rank := r.rank(a.Path)
+		r.out.addRule(rank, &r.path, a.Path, a.Reason)
 	}
 }
 
-// rank is the position of the top-level field a path is in.
-func (r *rules) rank(path string) int {
+// rank is the position of the top-level field that the attribute a
+// Validate names at rel, under the walk's path, is in.
+func (r *rules) rank(rel string) int {
 	if r.top.shape != shapeStruct {
 		return 0
 	}
-	if i, ok := r.top.exact[rootOf(path)]; ok {
+	root := rel
+	if r.path.depth() > 0 {
+		root = string(r.path.buf[:r.path.segs[0].end])
+	}
+	if i, ok := r.top.exact[rootOf(root)]; ok {
 		return i
 	}
 	return len(r.top.fields)
