@@ -41,6 +41,9 @@ func main() {
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "serve" {
+		return serveCommand(args[1:], os.Getenv, stderr) // serve.go
+	}
 	fs := flag.NewFlagSet("traceid", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print the story as JSON (docs/traceid.md describes the document)")
