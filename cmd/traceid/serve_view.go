@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"sort"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -188,7 +188,7 @@ func newStoryView(doc []byte, says claimed, now time.Time) (*storyView, error) {
 	subject := byID[st.ID]
 	v.Verdict = verdict(subject, byID, &st, v.Expired)
 	v.Agreement, v.AgreeOK = agreement(says, subject)
-	v.Summary = summary(st.ID, subject, v.Requests)
+	v.Summary = summary(st.ID, subject)
 	v.Scanned = fmt.Sprintf("%s in %s", plural(int(st.LinesScanned), "line", "lines"), plural(len(st.Files)-len(st.Unreadable), "log", "logs"))
 	if st.BadLines > 0 {
 		v.Scanned += fmt.Sprintf("; %s not JSON", plural(int(st.BadLines), "line was", "lines were"))
@@ -273,6 +273,29 @@ func number(v any) (float64, bool) {
 // timeline gives each timed request its bar, to one scale, and groups the
 // requests into one lane per service, in the order they first appear.
 func (v *storyView) timeline() {
+	// The services log the time to the millisecond and the duration to
+	// the microsecond: a call's start, its end less its duration, can land
+	// outside its caller's. Each call is kept inside its caller, callers
+	// first.
+	byID := map[string]*requestView{}
+	for _, r := range v.Requests {
+		byID[r.ID] = r
+		p := byID[r.CalledBy]
+		if !r.Timed || p == nil || !p.Timed {
+			continue
+		}
+		d := r.End.Sub(r.Start)
+		if d > p.End.Sub(p.Start) {
+			d = p.End.Sub(p.Start)
+		}
+		if r.Start.Before(p.Start) {
+			r.Start = p.Start
+		}
+		if r.Start.Add(d).After(p.End) {
+			r.Start = p.End.Add(-d)
+		}
+		r.End = r.Start.Add(d)
+	}
 	var t0, t1 time.Time
 	for _, r := range v.Requests {
 		if !r.Timed {
@@ -374,6 +397,15 @@ func verdict(subject *requestView, byID map[string]*requestView, st *docStory, e
 	}
 	got += "."
 	if subject.Status < 400 {
+		failed := 0
+		for _, r := range byID {
+			if r.Status >= 400 {
+				failed++
+			}
+		}
+		if failed > 0 {
+			return []string{got, fmt.Sprintf("The request succeeded, though %s it made failed: see the timeline.", plural(failed, "request", "requests"))}
+		}
 		return []string{got, "The request succeeded: nothing failed."}
 	}
 	// Down the confirmed calls to the deepest request that failed.
@@ -399,7 +431,7 @@ func verdict(subject *requestView, byID map[string]*requestView, st *docStory, e
 	if leaf == subject {
 		switch {
 		case subject.Cause != "":
-			return []string{got, fmt.Sprintf("Root cause, in %s's log: %s.", subject.Service, strings.TrimSuffix(subject.Cause, "."))}
+			return []string{got, fmt.Sprintf("Root cause, in %s log: %s.", possessive(subject.Service), strings.TrimSuffix(subject.Cause, "."))}
 		case subject.Status < 500:
 			d := subject.Detail
 			if d == "" {
@@ -407,7 +439,7 @@ func verdict(subject *requestView, byID map[string]*requestView, st *docStory, e
 			}
 			return []string{got, fmt.Sprintf("%s refused the request as it was sent: %q. Nothing failed on 360X's side.", subject.Service, d)}
 		}
-		return []string{got, fmt.Sprintf("%s's log gives no cause.", subject.Service)}
+		return []string{got, fmt.Sprintf("%s log gives no cause.", possessive(subject.Service))}
 	}
 	in := ""
 	if leaf.Timed && root != nil {
@@ -416,18 +448,38 @@ func verdict(subject *requestView, byID map[string]*requestView, st *docStory, e
 	var cause string
 	switch {
 	case leaf.ClientGone || leaf.Status == 499:
-		cause = fmt.Sprintf("Root cause: the %s service did not answer %s's call within %s%s; %s gave up.", leaf.Service, caller.Service, ms(leaf.Duration), in, caller.Service)
+		cause = fmt.Sprintf("Root cause: the %s service did not answer %s call within %s%s; %s gave up.", leaf.Service, possessive(caller.Service), ms(leaf.Duration), in, caller.Service)
 	default:
 		d := leaf.Detail
 		if d == "" {
 			d = leaf.Message
 		}
-		cause = fmt.Sprintf("Root cause: the %s service answered %d %q to %s's call%s.", leaf.Service, leaf.Status, d, caller.Service, in)
+		cause = fmt.Sprintf("Root cause: the %s service answered %d %q to %s call%s.", leaf.Service, leaf.Status, d, possessive(caller.Service), in)
 		if leaf.Cause != "" {
 			cause += fmt.Sprintf(" Its log gives the cause: %s.", strings.TrimSuffix(leaf.Cause, "."))
 		}
 	}
 	return []string{got, cause}
+}
+
+// samePath reports whether two paths are one, escaped or not: the logs
+// hold the escaped path, a client may paste either.
+func samePath(a, b string) bool {
+	if ua, err := url.PathUnescape(a); err == nil {
+		a = ua
+	}
+	if ub, err := url.PathUnescape(b); err == nil {
+		b = ub
+	}
+	return a == b
+}
+
+// possessive is "offers'" or "pricing's".
+func possessive(name string) string {
+	if strings.HasSuffix(name, "s") {
+		return name + "'"
+	}
+	return name + "'s"
 }
 
 // agreement compares what the paste claims (status, path) with the log.
@@ -447,7 +499,7 @@ func agreement(says claimed, subject *requestView) (string, bool) {
 		return s + "the log has no answer for this id to compare: check the id in the ticket.", false
 	}
 	statusOK := says.Status == 0 || says.Status == subject.Status
-	pathOK := says.Path == "" || says.Path == subject.Path
+	pathOK := says.Path == "" || samePath(says.Path, subject.Path)
 	switch {
 	case statusOK && pathOK:
 		return s + "the log agrees.", true
@@ -461,7 +513,7 @@ func agreement(says claimed, subject *requestView) (string, bool) {
 
 // summary is the text support may copy into the ticket: what the client
 // may be told, and nothing of the services' internal causes.
-func summary(id string, subject *requestView, all []*requestView) string {
+func summary(id string, subject *requestView) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "360X request id: %s\n", id)
 	if subject == nil || subject.Status == 0 {
@@ -485,14 +537,4 @@ func summary(id string, subject *requestView, all []*requestView) string {
 		b.WriteString("Our logs show this request succeeded.\n")
 	}
 	return b.String()
-}
-
-// sortedKeys is the keys of m in order, for stable pages.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
