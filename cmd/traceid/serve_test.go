@@ -30,7 +30,9 @@ const testToken = "serve-test-token-0123456789abcdef"
 func quoteLogs(t *testing.T) (log string, ids map[string]string) {
 	t.Helper()
 	at := time.Now().UTC()
-	ts := func(ms int) string { return at.Add(time.Duration(ms) * time.Millisecond).Format("2006-01-02T15:04:05.000Z") }
+	ts := func(ms int) string {
+		return at.Add(time.Duration(ms) * time.Millisecond).Format("2006-01-02T15:04:05.000Z")
+	}
 	ids = map[string]string{}
 	for _, k := range []string{"502", "502.pricing", "504", "504.pricing", "500", "500.pricing", "404"} {
 		ids[k] = newID()
