@@ -102,6 +102,7 @@ func parsePages() (map[string]*template.Template, error) {
 			return id
 		},
 		"indent": func(d int) int { return min(d, 8) },
+		"ms":     ms,
 	}
 	pages := map[string]*template.Template{}
 	for _, name := range []string{"home", "story", "login", "problem"} {

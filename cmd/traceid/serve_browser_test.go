@@ -168,14 +168,23 @@ func TestConsoleInABrowser(t *testing.T) {
 	store := vlogs.StartForTest(t)
 	demo := demoWithStore(t, store)
 	badGateway := ask(t, demo, "/api/v1/participant/offers/1003/quote")
+	// An anonymous client names the 502's id as its own client's: a claim
+	// the 502's lines do not confirm.
+	forger, err := http.NewRequest(http.MethodDelete, demo+"/api/v1/participant/offers/1002", nil)
+	require.NoError(t, err)
+	forger.Header.Set("X-Request-Id", badGateway)
+	resp, err := http.DefaultClient.Do(forger)
+	require.NoError(t, err)
+	resp.Body.Close()
 
 	now := time.Now()
+	var shipper *vlogs.Shipper
 	hostileID := newID()
 	hops, hopIDs := chain64(now)
 	logs := filepath.Join(t.TempDir(), "other.log")
 	require.NoError(t, os.WriteFile(logs, []byte(hops), 0o600))
 	hostileShipped := newID()
-	shipper, err := vlogs.NewShipper(store.URL, time.Hour)
+	shipper, err = vlogs.NewShipper(store.URL, time.Hour)
 	require.NoError(t, err)
 	_, err = shipper.Write([]byte(hostileLines(hostileShipped, now)))
 	require.NoError(t, err)
@@ -199,8 +208,8 @@ func TestConsoleInABrowser(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		var st docStory
-		return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&st) == nil && len(st.Order) == 2
-	}, 15*time.Second, 100*time.Millisecond, "the 502's two requests in the store")
+		return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&st) == nil && len(st.Order) == 2 && len(st.Claims) == 1
+	}, 15*time.Second, 100*time.Millisecond, "the 502's two requests and the forged claim in the store")
 
 	var dialogs []string
 	var mu sync.Mutex
@@ -219,7 +228,11 @@ func TestConsoleInABrowser(t *testing.T) {
 				return nil
 			}
 			var png []byte
-			if err := chromedp.FullScreenshot(&png, 100).Do(ctx); err != nil {
+			shot := chromedp.FullScreenshot(&png, 100) // quality 100: a PNG
+			if strings.HasPrefix(name, "64-hops") {
+				shot = chromedp.CaptureScreenshot(&png) // the first screen: the whole page is 10,000 px high
+			}
+			if err := shot.Do(ctx); err != nil {
 				return err
 			}
 			return os.WriteFile(filepath.Join(shots, "console-"+name+".png"), png, 0o644)
@@ -241,7 +254,7 @@ func TestConsoleInABrowser(t *testing.T) {
 
 	// Paste a ticket: a sentence with the id and the URL.
 	ticket := "Hello, our integration got a 502 from https://api.360x.example/api/v1/participant/offers/1003/quote?x=1 this morning, error id " + badGateway + ". Thanks"
-	var verdictText, agreement, location, summaryText string
+	var verdictText, agreement, location, summaryText, claims string
 	require.NoError(t, chromedp.Run(ctx,
 		chromedp.SendKeys(`#paste`, ticket),
 		chromedp.Click(`form.paste button[type=submit]`),
@@ -250,7 +263,10 @@ func TestConsoleInABrowser(t *testing.T) {
 		chromedp.Text(`.agreement`, &agreement),
 		chromedp.Location(&location),
 		chromedp.Value(`#summary`, &summaryText),
+		chromedp.Text(`.claims`, &claims),
 	))
+	assert.Contains(t, claims, "UNCONFIRMED")
+	assert.Contains(t, claims, "DELETE /api/v1/participant/offers/1002 claims")
 	assert.Contains(t, location, "/story/"+badGateway)
 	assert.Contains(t, verdictText, "The client got 502 Bad Gateway from offers on GET /api/v1/participant/offers/1003/quote")
 	assert.Contains(t, verdictText, `Root cause: the pricing service answered 404 "Product discontinued has no price."`)
@@ -264,7 +280,6 @@ func TestConsoleInABrowser(t *testing.T) {
 	var fields string
 	require.NoError(t, chromedp.Run(ctx,
 		chromedp.EmulateViewport(1920, 1080),
-		shoot("story-1920"),
 		chromedp.Focus(`article.request.depth-1 details.line summary`),
 		chromedp.KeyEvent("\r"),
 		chromedp.WaitVisible(`article.request.depth-1 details.line dl`),
