@@ -302,7 +302,7 @@ func TestConsoleInABrowser(t *testing.T) {
 		chromedp.Text(`.verdict`, &pricingVerdict),
 	))
 	assert.NotContains(t, location, badGateway)
-	assert.Contains(t, pricingVerdict, "The client got 404 Not Found from pricing on GET /prices/discontinued")
+	assert.Contains(t, pricingVerdict, "offers' request "+badGateway+" got 404 Not Found from pricing on GET /prices/discontinued")
 
 	// Hostile lines, from the file and from the store: text, never a script.
 	for _, id := range []string{hostileID, hostileShipped} {

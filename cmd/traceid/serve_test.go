@@ -322,7 +322,7 @@ func TestVerdicts(t *testing.T) {
 			"The client got 404 Not Found from offers on GET /api/v1/participant/offers/9999, after 0.100 ms.",
 			`offers refused the request as it was sent: "Offer \"9999\" was not found.". Nothing failed on 360X's side.`,
 		}},
-		{ids["502.pricing"], []string{"The client got 404 Not Found from pricing on GET /prices/discontinued"}},
+		{ids["502.pricing"], []string{"offers' request " + ids["502"] + " got 404 Not Found from pricing on GET /prices/discontinued"}},
 		{newID(), []string{"No log line has this id."}},
 	}
 	for _, tt := range tests {

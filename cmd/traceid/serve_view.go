@@ -391,7 +391,11 @@ func verdict(subject *requestView, byID map[string]*requestView, st *docStory, e
 	if subject.Status == 0 {
 		return []string{fmt.Sprintf("No line of %s gives the answer's status: the request may still have been running, or its last line was lost.", subject.Service)}
 	}
-	got := fmt.Sprintf("The client got %s from %s on %s %s", subject.answer(), subject.Service, subject.Method, subject.Path)
+	who := "The client"
+	if c := byID[subject.CalledBy]; c != nil {
+		who = possessive(c.Service) + " request " + c.ID // the id is a call's: its client is a service of the story
+	}
+	got := fmt.Sprintf("%s got %s from %s on %s %s", who, subject.answer(), subject.Service, subject.Method, subject.Path)
 	if subject.Timed {
 		got += ", after " + ms(subject.Duration)
 	}
