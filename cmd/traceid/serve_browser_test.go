@@ -47,6 +47,11 @@ func chromiumBinary(t *testing.T) string {
 // and none of its own network traffic, and returns a tab.
 func browser(t *testing.T) context.Context {
 	t.Helper()
+	// The profile is removed once the browser is gone: its helper
+	// processes may still write there as it closes, which t.TempDir's own
+	// removal does not wait for.
+	profile, err := os.MkdirTemp("", "traceid-chromium-")
+	require.NoError(t, err)
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumBinary(t)),
 		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
@@ -56,13 +61,21 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-extensions", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1920, 1080),
 	}
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(func() { cancelT(); cancel(); cancelA() })
+	t.Cleanup(func() {
+		_ = chromedp.Cancel(ctx) // closes the browser and waits for it
+		cancelT()
+		cancel()
+		cancelA()
+		for i := 0; i < 50 && os.RemoveAll(profile) != nil; i++ {
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
 	require.NoError(t, chromedp.Run(ctx), "starting Chromium")
 	return ctx
 }
