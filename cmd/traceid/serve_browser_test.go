@@ -265,12 +265,15 @@ func TestConsoleInABrowser(t *testing.T) {
 	))
 	assert.Equal(t, "Log in", loginTitle)
 
-	// Paste a ticket: a sentence with the id and the URL.
+	// Paste a ticket, a sentence with the id and the URL, and send it
+	// from the keyboard: Tab to the button, Enter.
 	ticket := "Hello, our integration got a 502 from https://api.360x.example/api/v1/participant/offers/1003/quote?x=1 this morning, error id " + badGateway + ". Thanks"
-	var verdictText, agreement, location, summaryText, claims string
+	var verdictText, agreement, location, summaryText, claims, focused string
 	require.NoError(t, chromedp.Run(ctx,
 		chromedp.SendKeys(`#paste`, ticket),
-		chromedp.Click(`form.paste button[type=submit]`),
+		chromedp.KeyEvent("\t"),
+		chromedp.Evaluate(`document.activeElement.textContent`, &focused),
+		chromedp.KeyEvent("\r"),
 		chromedp.WaitVisible(`.verdict`),
 		chromedp.Text(`.verdict`, &verdictText),
 		chromedp.Text(`.agreement`, &agreement),
@@ -278,6 +281,7 @@ func TestConsoleInABrowser(t *testing.T) {
 		chromedp.Value(`#summary`, &summaryText),
 		chromedp.Text(`.claims`, &claims),
 	))
+	assert.Equal(t, "Find the story", focused)
 	assert.Contains(t, claims, "UNCONFIRMED")
 	assert.Contains(t, claims, "DELETE /api/v1/participant/offers/1002 claims")
 	assert.Contains(t, location, "/story/"+badGateway)
@@ -301,6 +305,15 @@ func TestConsoleInABrowser(t *testing.T) {
 	))
 	assert.True(t, open)
 	assert.Contains(t, fields, "client_request_id")
+
+	// The console's own script runs under its CSP: the copy button.
+	var copied string
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.WaitVisible(`#copy`),
+		chromedp.Click(`#copy`),
+		chromedp.Poll(`document.getElementById("copy-status").textContent`, &copied, chromedp.WithPollingTimeout(5*time.Second)),
+	))
+	assert.NotEmpty(t, copied)
 	assert.Contains(t, fields, badGateway)
 
 	checkLayout(t, ctx, shoot, "story")

@@ -14,6 +14,7 @@ import (
 // The story as the JSON document (traceid -json) has it: the console reads
 // the document, not the search's own types.
 type docStory struct {
+	Version      int                    `json:"version"`
 	ID           string                 `json:"id"`
 	Issued       *time.Time             `json:"issued"`
 	AgeDays      float64                `json:"age_days"`
@@ -27,6 +28,8 @@ type docStory struct {
 	Unreadable   []string               `json:"unreadable"`
 	Claims       []docClaim             `json:"unconfirmed_claims"`
 	Truncated    bool                   `json:"truncated"`
+	Warnings     []string               `json:"warnings"`  // what the reader must know, such as a retention that disagrees with the store's
+	WaitedMS     int64                  `json:"waited_ms"` // how long the search waited for lines not searchable yet
 }
 
 type docRequest struct {
@@ -42,9 +45,21 @@ type docRequest struct {
 }
 
 type docLine struct {
-	File   string          `json:"file"`
-	Number int64           `json:"line"`
-	Fields json.RawMessage `json:"fields"`
+	File     string          `json:"file"`
+	Number   int64           `json:"line"`
+	Location string          `json:"location"` // where a person finds the line, when the document says
+	Fields   json.RawMessage `json:"fields"`
+}
+
+// where is where a person finds the line.
+func (l docLine) where() string {
+	switch {
+	case l.Location != "":
+		return clean(l.Location)
+	case l.Number > 0:
+		return clean(l.File) + ":" + strconv.FormatInt(l.Number, 10)
+	}
+	return clean(l.File)
 }
 
 type docClaim struct {
@@ -54,6 +69,13 @@ type docClaim struct {
 	Path     string `json:"path"`
 	File     string `json:"file"`
 	Line     int64  `json:"line"`
+	Location string `json:"location"`
+	Reason   string `json:"reason"` // why it is not followed, when the document says
+}
+
+// claimView is an unconfirmed claim on the page.
+type claimView struct {
+	ID, ClientID, Method, Path, Where, Reason string
 }
 
 // field is one field of a log line, in the line's order, its value as
@@ -144,7 +166,8 @@ type storyView struct {
 	Lanes       []lane
 	Span        string // the timeline's length, "501.2 ms"
 	TraceIDs    []string
-	Claims      []docClaim
+	Claims      []claimView
+	Warnings    []string
 	Truncated   bool
 	HopLimit    int
 	Summary     string
@@ -160,7 +183,17 @@ func newStoryView(doc []byte, says claimed, now time.Time) (*storyView, error) {
 	if err := json.Unmarshal(doc, &st); err != nil {
 		return nil, fmt.Errorf("reading the story's document: %w", err)
 	}
-	v := &storyView{ID: st.ID, Found: len(st.Order) > 0, Claims: st.Claims, Truncated: st.Truncated, HopLimit: hopLimit, Unreadable: st.Unreadable}
+	v := &storyView{ID: st.ID, Found: len(st.Order) > 0, Truncated: st.Truncated, HopLimit: hopLimit}
+	for _, c := range st.Claims {
+		where := docLine{File: c.File, Number: c.Line, Location: c.Location}.where()
+		v.Claims = append(v.Claims, claimView{ID: c.ID, ClientID: c.ClientID, Method: clean(c.Method), Path: clean(c.Path), Where: where, Reason: clean(c.Reason)})
+	}
+	for _, w := range st.Warnings {
+		v.Warnings = append(v.Warnings, clean(w))
+	}
+	for _, u := range st.Unreadable {
+		v.Unreadable = append(v.Unreadable, clean(u))
+	}
 	depth := map[string]int{}
 	byID := map[string]*requestView{}
 	for _, id := range st.Order {
@@ -193,6 +226,9 @@ func newStoryView(doc []byte, says claimed, now time.Time) (*storyView, error) {
 	if st.BadLines > 0 {
 		v.Scanned += fmt.Sprintf("; %s not JSON", plural(int(st.BadLines), "line was", "lines were"))
 	}
+	if st.WaitedMS > 0 {
+		v.Scanned += fmt.Sprintf("; waited %s for lines the store had not made searchable yet", ms(float64(st.WaitedMS)))
+	}
 	return v, nil
 }
 
@@ -206,7 +242,7 @@ func newRequestView(r *docRequest) *requestView {
 		rv.Service = "(no service)"
 	}
 	for _, l := range r.Lines {
-		lv := lineView{Fields: orderedFields(l.Fields), Where: clean(l.File) + ":" + strconv.FormatInt(l.Number, 10)}
+		lv := lineView{Fields: orderedFields(l.Fields), Where: l.where()}
 		var m map[string]any
 		_ = json.Unmarshal(l.Fields, &m)
 		str := func(k string) string { s, _ := m[k].(string); return clean(s) }
