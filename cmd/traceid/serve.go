@@ -42,7 +42,7 @@ type consoleConfig struct {
 	token     string
 	store     string
 	logs      []string
-	retention time.Duration
+	retention time.Duration    // 0: the search's default (storySearch)
 	now       func() time.Time // the clock; nil for time.Now
 	warn      io.Writer        // the operator's log
 }
@@ -54,7 +54,7 @@ func newConsole(cfg consoleConfig) (*console, error) {
 	if len(cfg.token) < 16 {
 		return nil, errors.New("TRACEID_TOKEN is shorter than 16 characters: use an unguessable string")
 	}
-	if cfg.retention <= 0 {
+	if cfg.retention < 0 {
 		return nil, fmt.Errorf("invalid value %s for flag -retention: want a duration above 0", cfg.retention)
 	}
 	if cfg.store == "" && len(cfg.logs) == 0 {
@@ -296,7 +296,7 @@ func (c *console) lookup(ctx context.Context, id string) ([]byte, bool, error) {
 		return nil, false, ctx.Err()
 	}
 	defer func() { <-c.slots }()
-	return c.search.document(id, c.now())
+	return c.search.document(ctx, id, c.now())
 }
 
 func (c *console) storyPage(w http.ResponseWriter, r *http.Request, raw string) {
@@ -360,7 +360,7 @@ func serveCommand(args []string, getenv func(string) string, stderr io.Writer) i
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:8090", "address to serve the console on")
 	store := fs.String("store", "", "base URL of a VictoriaLogs server to search")
-	retention := fs.Duration("retention", 30*24*time.Hour, "how long the logs are kept")
+	retention := fs.Duration("retention", 30*24*time.Hour, retentionUsage)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, serveUsage)
 		fs.PrintDefaults()
@@ -371,7 +371,17 @@ func serveCommand(args []string, getenv func(string) string, stderr io.Writer) i
 		}
 		return 2
 	}
-	c, err := newConsole(consoleConfig{token: getenv("TRACEID_TOKEN"), store: *store, logs: fs.Args(), retention: *retention, warn: stderr})
+	cfg := consoleConfig{token: getenv("TRACEID_TOKEN"), store: *store, logs: fs.Args(), warn: stderr}
+	if *retention <= 0 {
+		fmt.Fprintf(stderr, "traceid serve: invalid value %s for flag -retention: want a duration above 0\n", *retention)
+		return 2
+	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "retention" {
+			cfg.retention = *retention // given: it wins; else the search's default
+		}
+	})
+	c, err := newConsole(cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "traceid serve:", err)
 		return 2

@@ -6,6 +6,7 @@ package main
 // that document, the public contract, not the types behind it.
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -20,7 +21,7 @@ var errNoLog = errors.New("no log could be read")
 type storySearch struct {
 	store     string
 	logs      []string
-	retention time.Duration
+	retention time.Duration // how long the logs are kept; 0: 30 days
 	timeout   time.Duration // of each store query
 	warn      io.Writer     // what the search cannot read, for the operator
 }
@@ -32,7 +33,10 @@ func canonicalID(s string) (string, error) { return normalizeID(s) }
 // document returns the JSON document of id's story at now, the one
 // traceid -json prints, and whether any line has the id; errNoLog when
 // no source could be read.
-func (s storySearch) document(id string, now time.Time) ([]byte, bool, error) {
+func (s storySearch) document(_ context.Context, id string, now time.Time) ([]byte, bool, error) {
+	if s.retention == 0 {
+		s.retention = 30 * 24 * time.Hour
+	}
 	var sources []source
 	if s.store != "" {
 		sources = append(sources, storeSource(s.store, s.retention, s.timeout))
@@ -61,6 +65,9 @@ func (s storySearch) document(id string, now time.Time) ([]byte, bool, error) {
 	}
 	return append(doc, '\n'), len(st.Order) > 0, nil
 }
+
+// retentionUsage is -retention's help.
+const retentionUsage = "how long the logs are kept"
 
 // hopLimit is how far a chain is followed, for the page to say where a
 // story was cut.

@@ -102,6 +102,7 @@ func TestServeRefusesToStart(t *testing.T) {
 		{"missing log", testToken, []string{filepath.Join(t.TempDir(), "missing.log")}, "no such file"},
 		{"stdin", testToken, []string{"-"}, "cannot read standard input"},
 		{"bad retention", testToken, []string{"-retention", "-1h", log}, "want a duration above 0"},
+		{"zero retention", testToken, []string{"-retention", "0", log}, "want a duration above 0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
