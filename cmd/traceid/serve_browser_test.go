@@ -264,6 +264,8 @@ func TestConsoleInABrowser(t *testing.T) {
 		chromedp.WaitVisible(`#paste`),
 	))
 	assert.Equal(t, "Log in", loginTitle)
+	checkLayout(t, ctx, shoot, "home")
+	require.NoError(t, chromedp.Run(ctx, chromedp.EmulateViewport(1920, 1080)))
 
 	// Paste a ticket, a sentence with the id and the URL, and send it
 	// from the keyboard: Tab to the button, Enter.

@@ -291,7 +291,7 @@ func TestAPIIsTheJSONDocument(t *testing.T) {
 		} else {
 			assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 		}
-		assert.JSONEq(t, out.String(), body)
+		assert.Equal(t, out.String(), body, "byte for byte")
 	}
 	resp, body := get(t, srv, "/api/story/ticket-42", testToken)
 	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
