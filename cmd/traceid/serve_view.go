@@ -462,11 +462,10 @@ func verdict(subject *requestView, byID map[string]*requestView, st *docStory, e
 		}
 		caller, leaf = leaf, next
 	}
-	var root *requestView // the outermost request, whose start the times count from
-	for _, r := range byID {
-		if r.Depth == 0 && r.Timed {
-			root = r
-		}
+	root := subject // the outermost caller, whose start the times count from
+	for seen := map[string]bool{}; byID[root.CalledBy] != nil && !seen[root.ID]; {
+		seen[root.ID] = true
+		root = byID[root.CalledBy]
 	}
 	if leaf == subject {
 		switch {
@@ -482,7 +481,7 @@ func verdict(subject *requestView, byID map[string]*requestView, st *docStory, e
 		return []string{got, fmt.Sprintf("%s log gives no cause.", possessive(subject.Service))}
 	}
 	in := ""
-	if leaf.Timed && root != nil {
+	if leaf.Timed && root.Timed {
 		in = ", " + ms(float64(leaf.End.Sub(root.Start))/float64(time.Millisecond)) + " in"
 	}
 	var cause string
