@@ -34,7 +34,7 @@ func quoteLogs(t *testing.T) (log string, ids map[string]string) {
 		return at.Add(time.Duration(ms) * time.Millisecond).Format("2006-01-02T15:04:05.000Z")
 	}
 	ids = map[string]string{}
-	for _, k := range []string{"502", "502.pricing", "504", "504.pricing", "500", "500.pricing", "404"} {
+	for _, k := range []string{"502", "502.pricing", "504", "504.pricing", "500", "500.pricing", "404", "200", "200.fx", "running"} {
 		ids[k] = newID()
 	}
 	lines := []string{
@@ -45,6 +45,9 @@ func quoteLogs(t *testing.T) (log string, ids map[string]string) {
 		`{"level":"error","service":"offers","id":"` + ids["504"] + `","method":"GET","path":"/api/v1/participant/offers/1004/quote","status":504,"detail":"The request took too long to complete. Try again later.","cause":"pricing: Get \"http://127.0.0.1:41749/prices/bulk\": context deadline exceeded","upstream_id":"` + ids["504.pricing"] + `","bytes":253,"duration":501.154743,"time":"` + ts(600) + `","message":"There was a generic error"}`,
 		`{"level":"error","service":"pricing","id":"` + ids["500.pricing"] + `","method":"GET","path":"/prices/widget","client_request_id":"` + ids["500"] + `","status":500,"detail":"The server encountered an unexpected error. Quote the id to 360X support.","cause":"pq: relation \"prices\" does not exist","internal_detail":"secret table layout","duration":0.2,"time":"` + ts(700) + `","message":"Generic Error"}`,
 		`{"level":"error","service":"offers","id":"` + ids["500"] + `","method":"GET","path":"/api/v1/participant/offers/1001/quote","status":502,"detail":"An upstream service failed to answer the request. Quote the id to 360X support.","cause":"pricing answered 500","upstream_id":"` + ids["500.pricing"] + `","upstream_status":500,"upstream_path":"/prices/widget","duration":0.9,"time":"` + ts(700) + `","message":"Bad Gateway"}`,
+		`{"level":"error","service":"fx","id":"` + ids["200.fx"] + `","method":"GET","path":"/rates","client_request_id":"` + ids["200"] + `","status":503,"detail":"The service is temporarily unavailable. Try again later.","duration":0.3,"time":"` + ts(900) + `","message":"Connection Error"}`,
+		`{"level":"info","service":"offers","id":"` + ids["200"] + `","method":"GET","path":"/api/v1/participant/offers/1001/quote","status":200,"calls":["` + ids["200.fx"] + `"],"duration":2.5,"time":"` + ts(901) + `","message":"request"}`,
+		`{"level":"info","service":"offers","id":"` + ids["running"] + `","offer":"1001","time":"` + ts(950) + `","message":"quote requested"}`,
 		`{"level":"warn","service":"offers","id":"` + ids["404"] + `","method":"GET","path":"/api/v1/participant/offers/9999","status":404,"detail":"Offer \"9999\" was not found.","duration":0.1,"time":"` + ts(800) + `","message":"Not Found"}`,
 	}
 	log = filepath.Join(t.TempDir(), "demo.log")
@@ -324,6 +327,11 @@ func TestVerdicts(t *testing.T) {
 			`offers refused the request as it was sent: "Offer \"9999\" was not found.". Nothing failed on 360X's side.`,
 		}},
 		{ids["502.pricing"], []string{"offers' request " + ids["502"] + " got 404 Not Found from pricing on GET /prices/discontinued"}},
+		{ids["200"], []string{
+			"The client got 200 from offers on GET /api/v1/participant/offers/1001/quote, after 2.5 ms.",
+			"The request succeeded, though 1 request it made failed: see the timeline.",
+		}},
+		{ids["running"], []string{"No line of offers gives the answer's status"}},
 		{newID(), []string{"No log line has this id."}},
 	}
 	for _, tt := range tests {
