@@ -507,3 +507,28 @@ func TestTimelineToScale(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(api), &doc))
 	assert.Len(t, doc.Order, 2)
 }
+
+// TestStoryPageGolden pins the story page byte for byte, from a fixed log
+// and a fixed clock: a 502 whose upstream answered 404, and a forged
+// claim. UPDATE_GOLDEN=1 rewrites testdata/console/*.html.
+func TestStoryPageGolden(t *testing.T) {
+	now, err := time.Parse(time.RFC3339, "2026-11-26T00:00:00Z")
+	require.NoError(t, err)
+	srv := newTestConsole(t, now, "testdata/console/chain.log")
+	for _, tc := range []struct{ golden, path string }{
+		{"story.html", "/story/01a2120a-6224-7000-8000-c1f5979100a1?status=502&path=/api/v1/participant/offers/1003/quote"},
+		{"story-pricing.html", "/story/01a2120a-6226-7000-8000-c1f5979100a2"},
+		{"story-unknown.html", "/story/01a2120a-6224-7000-8000-c1f5979100ff"},
+	} {
+		t.Run(tc.golden, func(t *testing.T) {
+			_, page := get(t, srv, tc.path, testToken)
+			path := filepath.Join("testdata", "console", tc.golden)
+			if os.Getenv("UPDATE_GOLDEN") != "" {
+				require.NoError(t, os.WriteFile(path, []byte(page), 0o644))
+			}
+			want, err := os.ReadFile(path)
+			require.NoError(t, err)
+			assert.Equal(t, string(want), page)
+		})
+	}
+}

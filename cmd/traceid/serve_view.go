@@ -219,7 +219,7 @@ func newStoryView(doc []byte, says claimed, now time.Time) (*storyView, error) {
 	}
 	v.Retention, v.Expired = retentionText(&st, now)
 	subject := byID[st.ID]
-	v.Verdict = verdict(subject, byID, &st, v.Expired)
+	v.Verdict = verdict(subject, byID, &st, v.Expired, now)
 	v.Agreement, v.AgreeOK = agreement(says, subject)
 	v.Summary = summary(st.ID, subject)
 	v.Scanned = fmt.Sprintf("%s in %s", plural(int(st.LinesScanned), "line", "lines"), plural(len(st.Files)-len(st.Unreadable), "log", "logs"))
@@ -411,13 +411,13 @@ func (r *requestView) answer() string {
 
 // verdict is what the client got and why, in a sentence or two, for
 // support staff (internal causes included).
-func verdict(subject *requestView, byID map[string]*requestView, st *docStory, expired bool) []string {
+func verdict(subject *requestView, byID map[string]*requestView, st *docStory, expired bool, now time.Time) []string {
 	if subject == nil {
 		s := "No log line has this id."
 		switch {
 		case expired:
 			s += " It is older than the log retention: its lines are gone."
-		case st.Issued != nil && time.Since(*st.Issued) < time.Minute:
+		case st.Issued != nil && now.Sub(*st.Issued) < time.Minute:
 			s += " It was issued under a minute ago: its lines may not be searchable yet; try again in a few seconds."
 		default:
 			s += " The id may be mistyped, from another environment, or not a 360X id."
