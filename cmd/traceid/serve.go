@@ -43,6 +43,7 @@ type consoleConfig struct {
 	store     string
 	logs      []string
 	retention time.Duration    // 0: the search's default (storySearch)
+	timeout   time.Duration    // of each store query; 0: 30 s
 	now       func() time.Time // the clock; nil for time.Now
 	warn      io.Writer        // the operator's log
 }
@@ -77,13 +78,16 @@ func newConsole(cfg consoleConfig) (*console, error) {
 	if now == nil {
 		now = time.Now
 	}
+	if cfg.timeout <= 0 {
+		cfg.timeout = 30 * time.Second
+	}
 	pages, err := parsePages()
 	if err != nil {
 		return nil, err
 	}
 	assets, _ := fs.Sub(webFS, "web/assets")
 	return &console{
-		search: storySearch{store: cfg.store, logs: cfg.logs, retention: cfg.retention, timeout: 30 * time.Second, warn: cfg.warn},
+		search: storySearch{store: cfg.store, logs: cfg.logs, retention: cfg.retention, timeout: cfg.timeout, warn: cfg.warn},
 		gate:   newGate(cfg.token, now),
 		now:    now,
 		pages:  pages,

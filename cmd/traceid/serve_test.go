@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -531,4 +532,52 @@ func TestStoryPageGolden(t *testing.T) {
 			assert.Equal(t, string(want), page)
 		})
 	}
+}
+
+// TestSlowStore: a store that does not answer costs the page its query's
+// timeout, then a 502 that says the logs could not be read, with nothing
+// of the store's error; the operator's log says why.
+func TestSlowStore(t *testing.T) {
+	release := make(chan struct{})
+	store := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(store.Close)
+	t.Cleanup(func() { close(release) })
+	var warn serveLog
+	c, err := newConsole(consoleConfig{token: testToken, store: store.URL, retention: 720 * time.Hour, timeout: 300 * time.Millisecond, warn: &warn})
+	require.NoError(t, err)
+	srv := httptest.NewServer(c)
+	t.Cleanup(srv.Close)
+	start := time.Now()
+	resp, page := get(t, srv, "/story/"+newID(), testToken)
+	assert.Less(t, time.Since(start), 5*time.Second)
+	assert.Equal(t, http.StatusBadGateway, resp.StatusCode)
+	assert.Contains(t, text(page), "The logs could not be read")
+	assert.NotContains(t, page, store.URL)
+	assert.Contains(t, warn.String(), store.URL)
+	resp, body := get(t, srv, "/api/story/"+newID(), testToken)
+	assert.Equal(t, http.StatusBadGateway, resp.StatusCode)
+	assert.JSONEq(t, `{"error":"the logs could not be read"}`, body)
+}
+
+// serveLog is a bytes.Buffer for writers on several goroutines.
+type serveLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *serveLog) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *serveLog) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
