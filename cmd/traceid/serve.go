@@ -21,7 +21,7 @@ import (
 )
 
 // serveUsage is the synopsis of traceid serve.
-const serveUsage = "usage: TRACEID_TOKEN=... traceid serve [-listen 127.0.0.1:8090] [-store URL] [-retention 720h] [LOG ...]"
+const serveUsage = "usage: TRACEID_TOKEN=... traceid serve [-listen 127.0.0.1:8090] [-store URL] [-retention 720h] [-wait 5s] [LOG ...]"
 
 //go:embed web
 var webFS embed.FS
@@ -43,6 +43,7 @@ type consoleConfig struct {
 	store     string
 	logs      []string
 	retention time.Duration    // 0: the search's default (storySearch)
+	wait      time.Duration    // how long a store search waits for lines not searchable yet
 	timeout   time.Duration    // of each store query; 0: 30 s
 	now       func() time.Time // the clock; nil for time.Now
 	warn      io.Writer        // the operator's log
@@ -87,7 +88,7 @@ func newConsole(cfg consoleConfig) (*console, error) {
 	}
 	assets, _ := fs.Sub(webFS, "web/assets")
 	return &console{
-		search: storySearch{store: cfg.store, logs: cfg.logs, retention: cfg.retention, timeout: cfg.timeout, warn: cfg.warn},
+		search: storySearch{store: cfg.store, logs: cfg.logs, retention: cfg.retention, wait: cfg.wait, timeout: cfg.timeout, warn: cfg.warn},
 		gate:   newGate(cfg.token, now),
 		now:    now,
 		pages:  pages,
@@ -364,7 +365,8 @@ func serveCommand(args []string, getenv func(string) string, stderr io.Writer) i
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:8090", "address to serve the console on")
 	store := fs.String("store", "", "base URL of a VictoriaLogs server to search")
-	retention := fs.Duration("retention", 30*24*time.Hour, retentionUsage)
+	retention := fs.Duration("retention", defaultRetention, retentionUsage)
+	wait := fs.Duration("wait", defaultWait, waitUsage)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, serveUsage)
 		fs.PrintDefaults()
@@ -375,7 +377,11 @@ func serveCommand(args []string, getenv func(string) string, stderr io.Writer) i
 		}
 		return 2
 	}
-	cfg := consoleConfig{token: getenv("TRACEID_TOKEN"), store: *store, logs: fs.Args(), warn: stderr}
+	if *wait < 0 {
+		fmt.Fprintf(stderr, "traceid serve: invalid value %s for flag -wait: want 0 or more\n", *wait)
+		return 2
+	}
+	cfg := consoleConfig{token: getenv("TRACEID_TOKEN"), store: *store, logs: fs.Args(), wait: *wait, warn: stderr}
 	if *retention <= 0 {
 		fmt.Fprintf(stderr, "traceid serve: invalid value %s for flag -retention: want a duration above 0\n", *retention)
 		return 2
