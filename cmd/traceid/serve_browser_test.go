@@ -205,7 +205,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	require.NoError(t, os.WriteFile(logs, []byte(hops+hostileLines(hostileID, now)), 0o600))
 
 	const token = "console-test-token-0123456789"
-	c, err := newConsole(consoleConfig{token: token, store: store.URL, logs: []string{logs}, retention: 720 * time.Hour})
+	c, err := newConsole(consoleConfig{token: token, store: store.URL, logs: []string{logs}}) // the retention: the store's
 	require.NoError(t, err)
 	srv := httptest.NewServer(c)
 	t.Cleanup(srv.Close)
@@ -285,7 +285,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	))
 	assert.Equal(t, "Find the story", focused)
 	assert.Contains(t, claims, "UNCONFIRMED")
-	assert.Contains(t, claims, "DELETE /api/v1/participant/offers/1002 claims")
+	assert.Contains(t, claims, "DELETE /api/v1/participant/offers/1002: names "+badGateway+" as its client")
 	assert.Contains(t, location, "/story/"+badGateway)
 	assert.Contains(t, verdictText, "The client got 502 Bad Gateway from offers on GET /api/v1/participant/offers/1003/quote")
 	assert.Contains(t, verdictText, `Root cause: the pricing service answered 404 "Product discontinued has no price."`)

@@ -511,7 +511,8 @@ func TestTimelineToScale(t *testing.T) {
 
 // TestStoryPageGolden pins the story page byte for byte, from a fixed log
 // and a fixed clock: a 502 whose upstream answered 404, and a forged
-// claim. UPDATE_GOLDEN=1 rewrites testdata/console/*.html.
+// claim. go test -run TestStoryPageGolden -update rewrites
+// testdata/console/*.html.
 func TestStoryPageGolden(t *testing.T) {
 	now, err := time.Parse(time.RFC3339, "2026-11-26T00:00:00Z")
 	require.NoError(t, err)
@@ -524,7 +525,7 @@ func TestStoryPageGolden(t *testing.T) {
 		t.Run(tc.golden, func(t *testing.T) {
 			_, page := get(t, srv, tc.path, testToken)
 			path := filepath.Join("testdata", "console", tc.golden)
-			if os.Getenv("UPDATE_GOLDEN") != "" {
+			if *update {
 				require.NoError(t, os.WriteFile(path, []byte(page), 0o644))
 			}
 			want, err := os.ReadFile(path)

@@ -42,6 +42,7 @@ type docRequest struct {
 	Calls     []string  `json:"calls"`
 	CalledBy  string    `json:"called_by"`
 	ClaimedBy string    `json:"claimed_by"`
+	Unreached []string  `json:"unreached_calls"` // tokens of calls that reached no logged service
 }
 
 type docLine struct {
@@ -139,7 +140,14 @@ type requestView struct {
 	Timed                              bool
 	Lines                              []lineView
 	Calls                              []string
+	Unreached                          int // calls that reached no service whose log was searched
 	Bar                                bar
+}
+
+// UnreachedText says how many of the request's calls reached no service
+// whose log was searched.
+func (r *requestView) UnreachedText() string {
+	return plural(r.Unreached, "call", "calls") + " reached no service whose log was searched"
 }
 
 // bar is a request's place on the timeline, in thousandths of its width.
@@ -234,7 +242,7 @@ func newStoryView(doc []byte, says claimed, now time.Time) (*storyView, error) {
 
 func newRequestView(r *docRequest) *requestView {
 	rv := &requestView{ID: r.ID, Service: clean(r.Service), Method: clean(r.Method), Path: clean(r.Path), TraceID: clean(r.TraceID),
-		CalledBy: r.CalledBy, Calls: r.Calls}
+		CalledBy: r.CalledBy, Calls: r.Calls, Unreached: len(r.Unreached)}
 	if r.ClaimedBy != "" && r.ClaimedBy != r.CalledBy {
 		rv.ClaimedBy = r.ClaimedBy
 	}
@@ -470,7 +478,11 @@ func verdict(subject *requestView, byID map[string]*requestView, st *docStory, e
 	if leaf == subject {
 		switch {
 		case subject.Cause != "":
-			return []string{got, fmt.Sprintf("Root cause, in %s log: %s.", possessive(subject.Service), strings.TrimSuffix(subject.Cause, "."))}
+			cause := fmt.Sprintf("Root cause, in %s log: %s.", possessive(subject.Service), strings.TrimSuffix(subject.Cause, "."))
+			if subject.Unreached > 0 {
+				cause += fmt.Sprintf(" %s reached no service whose log was searched.", plural(subject.Unreached, "call it made", "calls it made"))
+			}
+			return []string{got, cause}
 		case subject.Status < 500:
 			d := subject.Detail
 			if d == "" {
