@@ -248,6 +248,9 @@ func TestConsoleInABrowser(t *testing.T) {
 			if err := shot.Do(ctx); err != nil {
 				return err
 			}
+			if name == "home-1920" {
+				return nil // docs/console.md shows the home page at 360 px only
+			}
 			return os.WriteFile(filepath.Join(shots, "console-"+name+".png"), png, 0o644)
 		})
 	}
