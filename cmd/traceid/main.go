@@ -22,6 +22,11 @@
 //
 // Exit status: 0 when lines were found; 1 when none mention the id; 2 for
 // a malformed id, bad flags, or no readable log.
+//
+//	TRACEID_TOKEN=... traceid serve [-listen 127.0.0.1:8090] [-store URL] [-retention 720h] [-wait 5s] [LOG ...]
+//
+// serves the same stories as a web console for support staff, behind a
+// token (serve.go, docs/console.md).
 package main
 
 import (
