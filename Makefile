@@ -25,7 +25,7 @@ TRACEID_BENCH_DIR ?= $(or $(TMPDIR),/tmp)/errkit-traceid-bench
 LOADTIME_RECONCILE ?= 30s
 LOADRATE      ?= 240
 # package:FuzzTarget pairs that `make fuzz` runs, each for FUZZTIME.
-FUZZ_TARGETS  := jsonbody:FuzzDecode jsonbody:FuzzDecodeLikeEncodingJSON apierror:FuzzAppendJSON apierror:FuzzRenderer apierror:FuzzParseEnvelope apierror:FuzzReadResponse middleware:FuzzSanitizeRequestID cmd/traceid:FuzzScan
+FUZZ_TARGETS  := jsonbody:FuzzDecode jsonbody:FuzzDecodeLikeEncodingJSON apierror:FuzzAppendJSON apierror:FuzzRenderer apierror:FuzzParseEnvelope apierror:FuzzReadResponse middleware:FuzzSanitizeRequestID cmd/traceid:FuzzScan cmd/traceid:FuzzParsePaste
 
 # The browser that the console's tests drive (Debian's package).
 CHROMIUM      ?= /usr/bin/chromium

@@ -47,7 +47,9 @@ func parsePaste(text string) pasted {
 		if id, err := canonicalID(env.ID); err == nil {
 			p.ID = id
 		}
-		p.Says.Status = env.StatusCode
+		if env.StatusCode >= 100 && env.StatusCode <= 599 {
+			p.Says.Status = env.StatusCode
+		}
 		p.Says.Path = pathOf(env.Path)
 	}
 	var ids []string

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -581,4 +582,36 @@ func (b *serveLog) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// FuzzParsePaste: whatever a ticket holds, the paste gives a canonical id
+// or none, never one of its other ids twice, an HTTP status or none, and
+// a path that is valid UTF-8.
+func FuzzParsePaste(f *testing.F) {
+	for _, seed := range []string{
+		"01a214fe-6929-7a37-a8df-75e48731f1d4",
+		`{"id":"01a214fe-6929-7a37-a8df-75e48731f1d4","statusCode":502,"path":"/api/v1/participant/offers/1003/quote"}`,
+		"got 504 on https://api.example/a/b?c=d id 01A214FE-6929-7A37-A8DF-75E48731F1D4",
+		`{"id":"x"} {"id":"01a214fe-6929-7a37-a8df-75e48731f1d4","statusCode":"502"}`,
+		"\xff\xfe/\xc0 404 {",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		p := parsePaste(text)
+		if p.ID != "" {
+			id, err := canonicalID(p.ID)
+			require.NoError(t, err)
+			assert.Equal(t, id, p.ID)
+		}
+		seen := map[string]bool{p.ID: true}
+		for _, o := range p.Others {
+			assert.False(t, seen[o], "an id twice")
+			seen[o] = true
+		}
+		if s := p.Says.Status; s != 0 {
+			assert.True(t, s >= 100 && s <= 599, "status %d", s)
+		}
+		assert.True(t, utf8.ValidString(p.Says.Path), "path %q", p.Says.Path)
+	})
 }
