@@ -25,9 +25,14 @@ TRACEID_BENCH_DIR ?= $(or $(TMPDIR),/tmp)/errkit-traceid-bench
 LOADTIME_RECONCILE ?= 30s
 LOADRATE      ?= 240
 # package:FuzzTarget pairs that `make fuzz` runs, each for FUZZTIME.
-FUZZ_TARGETS  := jsonbody:FuzzDecode jsonbody:FuzzDecodeLikeEncodingJSON apierror:FuzzAppendJSON apierror:FuzzRenderer apierror:FuzzParseEnvelope apierror:FuzzReadResponse middleware:FuzzSanitizeRequestID cmd/traceid:FuzzScan
+FUZZ_TARGETS  := jsonbody:FuzzDecode jsonbody:FuzzDecodeLikeEncodingJSON apierror:FuzzAppendJSON apierror:FuzzRenderer apierror:FuzzParseEnvelope apierror:FuzzReadResponse middleware:FuzzSanitizeRequestID cmd/traceid:FuzzScan cmd/traceid:FuzzParsePaste
 
-.PHONY: help run run-stack victorialogs test lint fuzz bench loadtest
+# The browser that the console's tests drive (Debian's package).
+CHROMIUM      ?= /usr/bin/chromium
+# The console's token for make run-stack; a random one when unset.
+TRACEID_TOKEN ?=
+
+.PHONY: help run run-stack victorialogs chromium screenshots test lint fuzz bench loadtest
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
@@ -36,19 +41,29 @@ run: ## build and start the demo server on 127.0.0.1:8080 (flags: make run ARGS=
 	$(GO) build -o bin/offers-demo ./cmd/offers-demo
 	./bin/offers-demo $(ARGS)
 
-run-stack: victorialogs ## VictoriaLogs on 127.0.0.1:9428 and the demo on 127.0.0.1:8080 shipping its log to it
+run-stack: victorialogs ## VictoriaLogs on 127.0.0.1:9428, the demo on 127.0.0.1:8080 shipping its log to it, and the support console on 127.0.0.1:8090
 	$(GO) build -o bin/offers-demo ./cmd/offers-demo
+	$(GO) build -o bin/traceid ./cmd/traceid
 	@mkdir -p bin/vlogs-data
 	./bin/victoria-logs -httpListenAddr=127.0.0.1:9428 -storageDataPath=bin/vlogs-data -loggerLevel=ERROR & vl=$$!; \
-		trap 'kill $$vl 2>/dev/null' EXIT INT TERM; \
+		token="$(TRACEID_TOKEN)"; [ -n "$$token" ] || token=$$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n'); \
+		TRACEID_TOKEN=$$token ./bin/traceid serve -listen 127.0.0.1:8090 -store http://127.0.0.1:9428 & tc=$$!; \
+		trap 'kill $$vl $$tc 2>/dev/null' EXIT INT TERM; \
+		echo "support console: http://127.0.0.1:8090/  token: $$token"; \
 		./bin/offers-demo -vlogs-url http://127.0.0.1:9428 $(ARGS)
 
 victorialogs: ## install VictoriaLogs into bin/ (the go command builds it)
 	@test -x bin/victoria-logs || GOBIN=$(CURDIR)/bin $(GO) install $(VICTORIALOGS)
 
-test: victorialogs ## vet, every test with -race (a real VictoriaLogs on loopback included), the fuzz seed corpora, allocation counts, a 5 s load-and-reconcile run, the budget checker's test
+chromium: ## install Debian's Chromium, which the console's browser tests drive, unless it is there
+	@test -x $(CHROMIUM) || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+
+screenshots: victorialogs chromium ## the console's screenshots in docs/ (docs/console.md shows them), from its browser test
+	VICTORIALOGS_BIN=$(CURDIR)/bin/victoria-logs CHROMIUM_BIN=$(CHROMIUM) TRACEID_SCREENSHOTS=$(CURDIR)/docs $(GO) test -count=1 -run '^TestConsoleInABrowser$$' ./cmd/traceid
+
+test: victorialogs chromium ## vet, every test with -race (a real VictoriaLogs on loopback and a headless Chromium included), the fuzz seed corpora, allocation counts, a 5 s load-and-reconcile run, the budget checker's test
 	$(GO) vet ./...
-	VICTORIALOGS_BIN=$(CURDIR)/bin/victoria-logs ERRKIT_REQUIRE_VICTORIALOGS=1 $(GO) test -race -count=1 ./...
+	VICTORIALOGS_BIN=$(CURDIR)/bin/victoria-logs ERRKIT_REQUIRE_VICTORIALOGS=1 CHROMIUM_BIN=$(CHROMIUM) ERRKIT_REQUIRE_CHROMIUM=1 $(GO) test -race -count=1 ./...
 	$(GO) test -count=1 -run '^TestCost' ./...  # allocation counts, which -race changes
 	$(GO) run ./tools/loadtest -duration 5s
 	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./budgets

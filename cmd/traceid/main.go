@@ -22,6 +22,11 @@
 //
 // Exit status: 0 when lines were found; 1 when none mention the id; 2 for
 // a malformed id, bad flags, or no readable log.
+//
+//	TRACEID_TOKEN=... traceid serve [-listen 127.0.0.1:8090] [-store URL] [-retention 720h] [-wait 5s] [LOG ...]
+//
+// serves the same stories as a web console for support staff, behind a
+// token (serve.go, docs/console.md).
 package main
 
 import (
@@ -41,6 +46,9 @@ func main() {
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "serve" {
+		return serveCommand(args[1:], os.Getenv, stderr) // serve.go
+	}
 	fs := flag.NewFlagSet("traceid", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print the story as JSON (docs/traceid.md describes the document)")
