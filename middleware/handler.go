@@ -14,8 +14,9 @@ import (
 type HandlerFunc func(http.ResponseWriter, *http.Request) error
 
 // ServeHTTP calls f and writes its error, if any, with [WriteError]. A nil
-// *apierror.Error returned as an error (a typed nil, as apierror.Forward(nil)
-// gives) counts as no error.
+// *apierror.Error returned as an error (a typed nil, from code of the
+// service's own) counts as no error; the kit's own functions never return
+// one.
 func (f HandlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	err := f(w, r)
 	if e, ok := err.(*apierror.Error); err == nil || ok && e == nil { //nolint:errorlint // a typed nil, not a chain

@@ -270,11 +270,11 @@ func (a *app) call(ctx context.Context, service, url string, v any) error {
 		return fmt.Errorf("%s: building the request: %w", service, err)
 	}
 	resp, err := a.client.Do(req)
-	if e := apiclient.Failure(service, resp, err); e != nil {
-		if e.Status == http.StatusServiceUnavailable && e.Header.Get("Retry-After") == "" {
+	if err = apiclient.Failure(service, resp, err); err != nil {
+		if e := apierror.From(err); e.Status == http.StatusServiceUnavailable && e.Header.Get("Retry-After") == "" {
 			return e.WithRetryAfter(30 * time.Second) // the demo's services restart within that
 		}
-		return e
+		return err
 	}
 	defer resp.Body.Close()
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(v); err != nil {
