@@ -58,6 +58,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		return
 	}
+	t.saw(r)
 	t.report(w, errorRecord{err: e})
 }
 
@@ -297,6 +298,7 @@ type outcome struct {
 	flush      bool     // send the envelope before the lines and the observers
 	calls      []string // see RecordCall
 	callTokens []string // see StartCall
+	bodyUnread bool     // the request body is not read to its end
 }
 
 func (t *tracker) outcomeLocked() outcome {
@@ -328,8 +330,11 @@ func (t *tracker) outcomeLocked() outcome {
 		t.errorLine = true // for a goroutine panic logged after the request
 	}
 	o.abort = t.abort && !o.answer.clientGone && !gone
-	// Not while a request body is unread: net/http would first try to read
-	// the rest of it, which a client waiting for "100 Continue" never sends.
-	o.flush = o.phase == answered && o.answer.err != nil && !o.answer.clientGone && t.bodyRead
+	// Also while a request body is unread: net/http then reads at most
+	// 256 KiB of it before the status line, as it would once the handler
+	// returns, and none of a body it has not asked for (Expect:
+	// 100-continue without the 100 sent) or one over that size: it closes
+	// the connection after the answer instead.
+	o.flush = o.phase == answered && o.answer.err != nil && !o.answer.clientGone
 	return o
 }

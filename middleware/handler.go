@@ -18,6 +18,9 @@ type HandlerFunc func(http.ResponseWriter, *http.Request) error
 // service's own) counts as no error; the kit's own functions never return
 // one.
 func (f HandlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if t := trackerFrom(r.Context()); t != nil {
+		t.saw(r) // for observers: the request with what inner middleware added
+	}
 	err := f(w, r)
 	if e, ok := err.(*apierror.Error); err == nil || ok && e == nil { //nolint:errorlint // a typed nil, not a chain
 		return

@@ -10,8 +10,12 @@ import (
 // ErrorEvent is what an observer ([WithObserver]) learns about one error
 // response, once it has been sent and logged.
 type ErrorEvent struct {
-	// Request is the request as the handlers saw it; ID(Request.Context())
-	// is its id.
+	// Request is the request as the handler that answered saw it, with
+	// what middleware inside Errors put in its context (an authenticated
+	// participant, chi's route), when that handler is a HandlerFunc or
+	// Handle or called WriteError; otherwise the request as Errors handed
+	// it on. ID(Request.Context()) is its id. Read it during the call:
+	// chi's route context is reused once the request ends.
 	Request *http.Request
 	// Err is the error that answered the request.
 	Err *apierror.Error
@@ -88,7 +92,7 @@ func (t *tracker) observe(o *outcome) {
 // says.
 func (t *tracker) event(o *outcome, rec *errorRecord) ErrorEvent {
 	ev := ErrorEvent{
-		Request:    t.req,
+		Request:    t.handlersRequest(),
 		Err:        rec.err,
 		Envelope:   rec.env,
 		Status:     rec.env.StatusCode,
@@ -118,7 +122,7 @@ func (t *tracker) goPanicEvent(p *PanicError, status int, bytes int64, d time.Du
 		status = http.StatusOK
 	}
 	e := apierror.Internal(p)
-	return ErrorEvent{Request: t.req, Err: e, Envelope: t.envelope(e), Status: status,
+	return ErrorEvent{Request: t.handlersRequest(), Err: e, Envelope: t.envelope(e), Status: status,
 		Committed: true, Panic: true, Bytes: bytes, Duration: d}
 }
 

@@ -66,10 +66,14 @@ func (p phase) String() string { return phaseNames[p] }
 // may use one tracker: a handler behind http.TimeoutHandler runs in its own
 // goroutine, and goroutines started with Go report panics.
 type tracker struct {
-	cfg      *config
-	w        http.ResponseWriter
-	req      *http.Request // what the handlers get: the request with t in its context
-	orig     *http.Request // as the outermost Errors received it, never handed on
+	cfg  *config
+	w    http.ResponseWriter
+	req  *http.Request // what the handlers get: the request with t in its context
+	orig *http.Request // as the outermost Errors received it, never handed on
+	// seen is the request as the innermost handler that told the tracker
+	// saw it (HandlerFunc, WriteError), with what the middleware in
+	// between put in its context; observers get it.
+	seen     atomic.Pointer[http.Request]
 	id       string
 	idHeader [1]string
 	path     string // apierror.RequestPath(req)
@@ -240,8 +244,26 @@ func (b *body) Read(p []byte) (int, error) {
 // trackerFrom returns the tracker of the request whose context is ctx, or
 // nil outside Errors.
 func trackerFrom(ctx context.Context) *tracker {
+	if c, ok := ctx.(*requestContext); ok {
+		return c.t // the request's own context, without a lookup
+	}
 	t, _ := ctx.Value(trackerKey{}).(*tracker)
 	return t
+}
+
+// saw records r as the request the handlers saw, for observers.
+func (t *tracker) saw(r *http.Request) {
+	if r != t.req {
+		t.seen.Store(r)
+	}
+}
+
+// handlersRequest is the request the handlers saw.
+func (t *tracker) handlersRequest() *http.Request {
+	if r := t.seen.Load(); r != nil {
+		return r
+	}
+	return t.req
 }
 
 // Header returns the header map of the underlying writer.
