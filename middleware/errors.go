@@ -330,11 +330,8 @@ func (t *tracker) outcomeLocked() outcome {
 		t.errorLine = true // for a goroutine panic logged after the request
 	}
 	o.abort = t.abort && !o.answer.clientGone && !gone
-	// Also while a request body is unread: net/http then reads at most
-	// 256 KiB of it before the status line, as it would once the handler
-	// returns, and none of a body it has not asked for (Expect:
-	// 100-continue without the 100 sent) or one over that size: it closes
-	// the connection after the answer instead.
+	// Also while a request body is unread: the envelope then said
+	// "Connection: close" (headerLocked), so net/http reads none of it.
 	o.flush = o.phase == answered && o.answer.err != nil && !o.answer.clientGone
 	return o
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/360x/errkit/apierror"
 	"github.com/360x/errkit/middleware"
@@ -86,19 +87,26 @@ func TestObserverNeverDelaysTheAnswer(t *testing.T) {
 	r.Post("/offers", middleware.Handle(func(w http.ResponseWriter, r *http.Request) error {
 		return errors.New("not reached")
 	}))
-	srv := httptest.NewServer(r)
-	t.Cleanup(srv.Close)
+	plain := httptest.NewServer(r)
+	t.Cleanup(plain.Close)
+	// otelhttp in front replaces the body of net/http's own request, which
+	// made net/http read the body before sending the status.
+	otel := httptest.NewServer(otelhttp.NewHandler(r, "offers"))
+	t.Cleanup(otel.Close)
 	for _, tc := range []struct {
 		name         string
+		srv          *httptest.Server
 		length, sent int
 		expect       bool
 	}{
-		{"a small body", 100, 100, false},
-		{"a body of 1 MiB, 300 KB sent", 1 << 20, 300_000, false},
-		{"Expect: 100-continue", 1 << 20, 0, true},
+		{"a small body", plain, 100, 100, false},
+		{"a body of 1 MiB, 300 KB sent", plain, 1 << 20, 300_000, false},
+		{"Expect: 100-continue", plain, 1 << 20, 0, true},
+		{"otelhttp in front, a small body", otel, 100, 100, false},
+		{"otelhttp in front, Expect: 100-continue", otel, 1 << 20, 0, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := net.Dial("tcp", srv.Listener.Addr().String())
+			c, err := net.Dial("tcp", tc.srv.Listener.Addr().String())
 			require.NoError(t, err)
 			defer c.Close()
 			start := time.Now()

@@ -308,6 +308,16 @@ func (t *tracker) headerLocked(code int) bool {
 	case answering:
 		if t.isEnvelopeLocked(code) {
 			t.phase, t.status = answered, code
+			if !t.bodyRead && t.orig.ProtoMajor == 1 {
+				// The body is not read (a 401 before it was looked at):
+				// the connection closes after the envelope, so that
+				// net/http sends the envelope at once, neither reading
+				// the rest of the body first nor waiting for one a
+				// client holds back for "100 Continue" (which it does
+				// when something in front wrapped the body). The
+				// envelope is flushed before the line and observers.
+				t.w.Header().Set("Connection", "close")
+			}
 			return true
 		}
 		if code >= 400 {
