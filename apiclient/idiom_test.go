@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -141,4 +142,32 @@ func upstreamOf(e *apierror.Error) *apierror.Envelope {
 		err = w.Unwrap()
 	}
 	return nil
+}
+
+// TestNewClientHasADeadline: a client of NewClient gives up on an upstream
+// that does not answer, and the call is this service's 504.
+func TestNewClientHasADeadline(t *testing.T) {
+	assert.Equal(t, apiclient.DefaultTimeout, apiclient.NewClient(nil).Timeout)
+	up := upstream(t, apierrortest.NewLogCapture()) // /slow takes a second
+	client := apiclient.NewClient(nil)
+	client.Timeout = 100 * time.Millisecond // DefaultTimeout, shortened for the test
+	logs := apierrortest.NewLogCapture()
+	srv := httptest.NewServer(middleware.Errors(middleware.WithLogger(logs.Logger()))(middleware.Handle(
+		func(w http.ResponseWriter, r *http.Request) error {
+			req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, up.URL+"/slow", nil)
+			if err != nil {
+				return err
+			}
+			resp, err := client.Do(req) // no deadline in the request's context
+			if err = apiclient.Failure("pricing", resp, err); err != nil {
+				return err
+			}
+			return resp.Body.Close()
+		})))
+	defer srv.Close()
+	start := time.Now()
+	resp, err := http.Get(srv.URL)
+	require.NoError(t, err)
+	apierrortest.AssertEnvelope(t, resp, http.StatusGatewayTimeout)
+	assert.Less(t, time.Since(start), 900*time.Millisecond)
 }

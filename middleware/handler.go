@@ -33,7 +33,12 @@ func (f HandlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 //
 //	r.Get("/offers/{id}", middleware.Handle(getOffer))
 //
-// It is HandlerFunc(fn).ServeHTTP.
+// It is HandlerFunc(fn).ServeHTTP. Behind a net/http wrapper, give chi
+// the wrapper's ServeHTTP; the handler's errors, a timeout (504) and a
+// body over the limit (413) are envelopes as anywhere else:
+//
+//	r.Get("/quote", http.TimeoutHandler(middleware.Handle(quote), 2*time.Second, "").ServeHTTP)
+//	r.Post("/offers", http.MaxBytesHandler(middleware.Handle(create), 1<<20).ServeHTTP)
 func Handle(fn func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
 	return HandlerFunc(fn).ServeHTTP
 }

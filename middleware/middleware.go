@@ -17,6 +17,7 @@
 package middleware
 
 import (
+	"io"
 	"net/http"
 	"os"
 	"strconv"
@@ -33,6 +34,8 @@ import (
 // process share nothing.
 type config struct {
 	logger     zerolog.Logger
+	ownLogger  bool   // WithLogger's, not the default
+	service    string // WithService's
 	now        func() time.Time
 	newID      func() string          // WithIDGenerator's, or nil
 	newToken   func() string          // WithCallTokenGenerator's, or nil
@@ -53,9 +56,39 @@ type config struct {
 type Option func(*config)
 
 // WithLogger sets the zerolog logger that error and access lines go to. The
-// default writes JSON lines with timestamps to os.Stderr, so that no error
-// is lost by a service that forgot to say where its logs go.
-func WithLogger(l zerolog.Logger) Option { return func(c *config) { c.logger = l } }
+// default is NewLogger(os.Stderr), so that no error is lost by a service
+// that forgot to say where its logs go. A logger made with zerolog's
+// With().Timestamp() writes times in zerolog's process-wide format
+// (seconds by default): [NewLogger] writes milliseconds without it.
+func WithLogger(l zerolog.Logger) Option { return func(c *config) { c.logger, c.ownLogger = l, true } }
+
+// WithService names the service: every line the middleware writes, and
+// the request's logger, carry "service": name, so that lines of several
+// services in one store tell whose they are. Errors panics on an empty
+// name.
+func WithService(name string) Option {
+	return func(c *config) {
+		if name == "" {
+			panic("middleware: WithService(\"\")")
+		}
+		c.service = name
+	}
+}
+
+// NewLogger returns the zerolog logger the middleware writes to by
+// default, over w: JSON lines whose "time" is UTC with milliseconds, the
+// envelope's timestamp layout (2026-11-25T09:30:00.000Z), without a
+// change of zerolog's process-wide settings.
+//
+//	middleware.Errors(middleware.WithLogger(middleware.NewLogger(os.Stdout)))
+func NewLogger(w io.Writer) zerolog.Logger { return newLogger(w, time.Now) }
+
+func newLogger(w io.Writer, now func() time.Time) zerolog.Logger {
+	return zerolog.New(w).Hook(zerolog.HookFunc(func(e *zerolog.Event, _ zerolog.Level, _ string) {
+		var buf [len(apierror.TimestampLayout)]byte
+		e.Bytes(zerolog.TimestampFieldName, apierror.AppendTimestamp(buf[:0], now()))
+	}))
+}
 
 // WithClock sets the clock for envelope timestamps, durations and the
 // time inside request ids (UUIDv7), so that all three agree. The default
@@ -104,7 +137,7 @@ func WithForeignBodyLimit(n int) Option {
 }
 
 func newConfig(opts []Option) *config {
-	c := &config{logger: zerolog.New(os.Stderr).With().Timestamp().Logger(), now: time.Now, maxForeign: 1 << 10, zerologKey: zerologKey()}
+	c := &config{now: time.Now, maxForeign: 1 << 10, zerologKey: zerologKey()}
 	if c.zerologKey == nil {
 		// zerolog.Ctx no longer looks its logger up with ctx.Value: the
 		// request's logger could not be handed to handlers.
@@ -112,6 +145,12 @@ func newConfig(opts []Option) *config {
 	}
 	for _, o := range opts {
 		o(c)
+	}
+	if !c.ownLogger {
+		c.logger = newLogger(os.Stderr, c.now) // times from WithClock's clock
+	}
+	if c.service != "" {
+		c.logger = c.logger.With().Str("service", c.service).Logger()
 	}
 	if c.newID != nil {
 		c.idAt = c.checkedID

@@ -158,11 +158,24 @@ func contextName(ctx context.Context) string {
 	return fmt.Sprintf("%T", ctx)
 }
 
-// contextLogger returns the request's zerolog logger: the configured one
-// with the request's id (and trace) on every line.
+// contextLogger returns the request's zerolog logger: the one already in
+// the request's context when Errors ran (hlog's, with its fields) or else
+// the configured one, with the request's id (and trace, and the service
+// of WithService) on every line.
 func (t *tracker) contextLogger() *zerolog.Logger {
 	t.loggerOnce.Do(func() {
-		lc := t.cfg.logger.With().Str("id", t.id)
+		base := &t.cfg.logger
+		if outer, ok := t.rctx.Context.Value(t.cfg.zerologKey).(*zerolog.Logger); ok && outer != nil &&
+			outer.GetLevel() != zerolog.Disabled && t.cfg.logger.GetLevel() != zerolog.Disabled {
+			// (A disabled logger hides an outer one, as zerolog's
+			// WithContext does.)
+			base = outer
+			if t.cfg.service != "" {
+				l := outer.With().Str("service", t.cfg.service).Logger()
+				base = &l
+			}
+		}
+		lc := base.With().Str("id", t.id)
 		if t.traceID != "" {
 			lc = lc.Str("trace_id", t.traceID).Str("span_id", t.spanID)
 		}

@@ -45,7 +45,7 @@ func TestNames(t *testing.T) {
 		want bool
 	}{
 		{"`apierror.Forward` returns error", true},
-		{"apierror.Forward.Member", false}, // a longer name
+		{"apierror.Forward.Member", false},       // a longer name
 		{"changed apierror.Forward. Then", true}, // the end of a sentence
 		{"apierror.ForwardAll", false},
 		{"myapierror.Forward", false},
