@@ -118,7 +118,7 @@ func run(cfg *config, stdout, stderr io.Writer, signals <-chan os.Signal) error 
 	pricingURL := cfg.pricingURL
 	var pricing *http.Server
 	if pricingURL == "" {
-		u, srv, err := startPricing(base.With().Str("service", "pricing").Logger())
+		u, srv, err := startPricing(base) // the middleware adds "service": "pricing"
 		if err != nil {
 			return fmt.Errorf("starting the pricing service: %w", err)
 		}
@@ -143,7 +143,7 @@ func run(cfg *config, stdout, stderr io.Writer, signals <-chan os.Signal) error 
 	baseCtx, cancelBase := context.WithCancelCause(context.Background())
 	defer cancelBase(nil)
 	srv := &http.Server{
-		Handler:           otelhttp.NewHandler(a.routes(logger, cfg.rateLimit), "offers"),
+		Handler:           otelhttp.NewHandler(a.routes(base, cfg.rateLimit), "offers"),
 		BaseContext:       func(net.Listener) context.Context { return baseCtx },
 		ReadHeaderTimeout: cfg.readHeader,
 		// Each limit follows from the flags, so that no flag is cut short

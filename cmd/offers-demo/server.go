@@ -55,7 +55,7 @@ func participant(r *http.Request) string {
 // every /api/v1 route.
 func (a *app) routes(logger zerolog.Logger, limit rateLimit) http.Handler {
 	r := chi.NewRouter()
-	opts := []middleware.Option{middleware.WithLogger(logger), middleware.WithAccessLog(true)}
+	opts := []middleware.Option{middleware.WithLogger(logger), middleware.WithService("offers"), middleware.WithAccessLog(true)}
 	if a.observe != nil {
 		opts = append(opts, middleware.WithObserver(a.observe))
 	}
