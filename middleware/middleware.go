@@ -18,6 +18,7 @@ package middleware
 
 import (
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"strconv"
@@ -34,8 +35,9 @@ import (
 // process share nothing.
 type config struct {
 	logger     zerolog.Logger
-	ownLogger  bool   // WithLogger's, not the default
-	service    string // WithService's
+	ownLogger  bool         // WithLogger's or WithSlog's, not the default
+	slog       slog.Handler // WithSlog's; the logger writes to it
+	service    string       // WithService's
 	now        func() time.Time
 	newID      func() string          // WithIDGenerator's, or nil
 	newToken   func() string          // WithCallTokenGenerator's, or nil
@@ -60,7 +62,9 @@ type Option func(*config)
 // that forgot to say where its logs go. A logger made with zerolog's
 // With().Timestamp() writes times in zerolog's process-wide format
 // (seconds by default): [NewLogger] writes milliseconds without it.
-func WithLogger(l zerolog.Logger) Option { return func(c *config) { c.logger, c.ownLogger = l, true } }
+func WithLogger(l zerolog.Logger) Option {
+	return func(c *config) { c.logger, c.ownLogger, c.slog = l, true, nil }
+}
 
 // WithService names the service: every line the middleware writes, and
 // the request's logger, carry "service": name, so that lines of several
@@ -146,7 +150,10 @@ func newConfig(opts []Option) *config {
 	for _, o := range opts {
 		o(c)
 	}
-	if !c.ownLogger {
+	switch {
+	case c.slog != nil:
+		c.logger = zerolog.New(slogWriter{h: c.slog, now: c.now})
+	case !c.ownLogger:
 		c.logger = newLogger(os.Stderr, c.now) // times from WithClock's clock
 	}
 	if c.service != "" {
