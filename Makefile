@@ -35,7 +35,7 @@ CHROMIUM      ?= /usr/bin/chromium
 # The console's token for make run-stack; a random one when unset.
 TRACEID_TOKEN ?=
 
-.PHONY: help run run-stack victorialogs chromium screenshots apidiff apicheck api-snapshot test lint fuzz bench loadtest
+.PHONY: help run run-stack victorialogs chromium screenshots apidiff apicheck api-snapshot docs test lint fuzz bench loadtest
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
@@ -73,6 +73,9 @@ apicheck: apidiff ## fail on an incompatible change of the exported API since AP
 api-snapshot: apidiff ## at a release: record the API of this commit as api/$(VERSION).api (make api-snapshot VERSION=v0.5.0)
 	@test -n "$(VERSION)" || { echo "VERSION=vX.Y.Z is required"; exit 2; }
 	bin/apidiff -m -w api/$(VERSION).api github.com/360x/errkit
+
+docs: ## regenerate docs/demo.md's walkthrough from a run of the demo (make test checks it)
+	ERRKIT_UPDATE_DOCS=1 $(GO) test -count=1 -run '^TestWalkthrough$$' ./cmd/offers-demo
 
 test: victorialogs chromium apicheck ## vet, the API check against the last release, every test with -race (a real VictoriaLogs on loopback and a headless Chromium included), the fuzz seed corpora, allocation counts, a 5 s load-and-reconcile run, the budget checker's test
 	$(GO) vet ./...
