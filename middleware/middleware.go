@@ -6,7 +6,8 @@
 // (the router's 404/405, http.Error, http.TimeoutHandler, rate limiters)
 // into envelopes, and logs one line per request with zerolog: an error
 // response's error line, a client-gone line, or (with [WithAccessLog]) a
-// success's access line. Handlers that return errors use [HandlerFunc] or,
+// success's access line (or with log/slog: [WithSlog], [Slog]). Handlers
+// that return errors use [HandlerFunc] or,
 // for chi's r.Get and r.Post, [Handle]; chi routers use [NotFound] and
 // [MethodNotAllowed]. [WithObserver] sees every error; the request's
 // context holds a zerolog logger with its id (zerolog.Ctx), and [ID] reads

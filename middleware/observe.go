@@ -52,7 +52,8 @@ type ErrorEvent struct {
 // whose log line is an error line or a client-gone line (an error
 // response; a client that went away; a panic in a goroutine started with
 // Go that answered nothing), once the response is with the client (an
-// envelope is flushed, whole, first) and the line is logged: metrics,
+// envelope is flushed, whole, first, also when the request body is
+// unread: the connection then closes after it) and the line is logged: metrics,
 // alerting, an error tracker. Observers are called in the order given, on
 // the request's goroutine before the handler returns: the client has its
 // answer, but the connection is not reused until they return, so they
