@@ -298,7 +298,6 @@ type outcome struct {
 	flush      bool     // send the envelope before the lines and the observers
 	calls      []string // see RecordCall
 	callTokens []string // see StartCall
-	bodyUnread bool     // the request body is not read to its end
 }
 
 func (t *tracker) outcomeLocked() outcome {
