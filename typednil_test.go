@@ -26,6 +26,7 @@ var neverNil = map[string]string{
 	"apierror.Newf":                 "builds",
 	"apierror.Validation":           "builds",
 	"apierror.InvalidModel":         "builds",
+	"apierror.InvalidModelOf":       "builds",
 	"apierror.InvalidToken":         "builds",
 	"apierror.Forbidden":            "builds",
 	"apierror.NotFound":             "builds",

@@ -31,6 +31,12 @@ func (l *lockedBuffer) Write(p []byte) (int, error) {
 	return l.b.Write(p)
 }
 
+func (l *lockedBuffer) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Count(l.b.String(), "\n")
+}
+
 func (l *lockedBuffer) lines(t *testing.T) []map[string]any {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -46,7 +52,7 @@ func (l *lockedBuffer) lines(t *testing.T) []map[string]any {
 // sameService runs the routes every test of this file uses behind opts:
 // an error, a panic, and a success whose handler logs a line of its own
 // through the request's *slog.Logger. It returns the ids of the requests.
-func sameService(t *testing.T, opts ...middleware.Option) []string {
+func sameService(t *testing.T, lines func() int, opts ...middleware.Option) []string {
 	h := middleware.Errors(append([]middleware.Option{middleware.WithService("offers"), middleware.WithAccessLog(true)}, opts...)...)(
 		middleware.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 			switch r.URL.Path {
@@ -61,11 +67,15 @@ func sameService(t *testing.T, opts ...middleware.Option) []string {
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	var ids []string
-	for _, path := range []string{"/missing", "/panic", "/ok"} {
+	for i, path := range []string{"/missing", "/panic", "/ok"} {
 		resp, err := http.Get(srv.URL + path)
 		require.NoError(t, err)
 		resp.Body.Close()
 		ids = append(ids, resp.Header.Get("X-Request-Id"))
+		// A request's line is written just after its answer: wait for it,
+		// so that the lines come in the order of the requests.
+		want := []int{1, 2, 4}[i]
+		require.Eventually(t, func() bool { return lines() == want }, 2*time.Second, time.Millisecond)
 	}
 	return ids
 }
@@ -97,9 +107,9 @@ func normalize(t *testing.T, l map[string]any, ids []string) map[string]any {
 // own lines carry the request's id and the service.
 func TestSlogLinesAreZerologsLines(t *testing.T) {
 	zl := apierrortest.NewLogCapture()
-	zids := sameService(t, middleware.WithLogger(middleware.NewLogger(zl)))
+	zids := sameService(t, func() int { return len(zl.Lines()) }, middleware.WithLogger(middleware.NewLogger(zl)))
 	var sl lockedBuffer
-	sids := sameService(t, middleware.WithSlog(slog.New(slog.NewJSONHandler(&sl, nil))))
+	sids := sameService(t, func() int { return sl.count() }, middleware.WithSlog(slog.New(slog.NewJSONHandler(&sl, nil))))
 
 	require.Eventually(t, func() bool { return len(zl.Lines()) == 4 }, 2*time.Second, 2*time.Millisecond)
 	zlines := zl.Lines()
