@@ -74,8 +74,9 @@ api-snapshot: apidiff ## at a release: record the API of this commit as api/$(VE
 	@test -n "$(VERSION)" || { echo "VERSION=vX.Y.Z is required"; exit 2; }
 	bin/apidiff -m -w api/$(VERSION).api github.com/360x/errkit
 
-docs: ## regenerate docs/demo.md's walkthrough from a run of the demo (make test checks it)
+docs: victorialogs ## regenerate the walkthroughs of docs/demo.md and docs/support.md from runs of the demo and traceid (make test checks them)
 	ERRKIT_UPDATE_DOCS=1 $(GO) test -count=1 -run '^TestWalkthrough$$' ./cmd/offers-demo
+	VICTORIALOGS_BIN=$(CURDIR)/bin/victoria-logs ERRKIT_UPDATE_DOCS=1 $(GO) test -count=1 -run '^TestSupportWalkthrough$$' ./cmd/traceid
 
 test: victorialogs chromium apicheck ## vet, the API check against the last release, every test with -race (a real VictoriaLogs on loopback and a headless Chromium included), the fuzz seed corpora, allocation counts, a 5 s load-and-reconcile run, the budget checker's test
 	$(GO) vet ./...
