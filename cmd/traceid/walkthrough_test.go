@@ -80,8 +80,11 @@ func TestSupportWalkthrough(t *testing.T) {
 	var files bytes.Buffer
 	require.Equal(t, 0, run([]string{id, "offers.log"}, nil, &files, os.Stderr))
 
+	// Each request's line is written just after its answer: a pause lets
+	// the lines, and so the story's list, come in the order of the requests.
 	for i := 1; i <= 3; i++ {
 		get("DELETE", fmt.Sprintf("/api/v1/participant/offers/100%d", i), "", id).Body.Close()
+		time.Sleep(50 * time.Millisecond)
 	}
 	get("GET", "/api/v1/debug/panic", "", id).Body.Close()
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
