@@ -33,6 +33,11 @@ import (
 //
 // The order matters only for chains holding more than one of these: the
 // outermost *Error wins over the rest, a deadline over a cancellation.
+//
+// From is for code that needs the *Error's fields (a status for a metric,
+// a test); a handler returns its error as it is, and the middleware calls
+// From. Its result is a nil *Error for a nil err: keep it in a variable of
+// type *Error, not error, where err may be nil.
 func From(err error) *Error {
 	if err == nil {
 		return nil

@@ -125,7 +125,9 @@ func WithIDGenerator(newID func() string) Option {
 }
 
 // WithAccessLog turns on one info line per request ("request", with method,
-// path, status, bytes, duration and id). Off by default.
+// path, status, bytes, duration and id). Off by default. On every line,
+// duration is the time from the request's arrival to the end of its
+// handler in milliseconds, a decimal number (0.098965 is 99 µs).
 func WithAccessLog(on bool) Option { return func(c *config) { c.accessLog = on } }
 
 // WithForeignBodyLimit sets how many bytes of a foreign error body (one
