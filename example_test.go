@@ -22,7 +22,11 @@ func Example() {
 
 	srv := httptest.NewServer(r) // a service: http.ListenAndServe(":8080", r)
 	defer srv.Close()
-	resp, _ := http.Get(srv.URL + "/offers/7")
+	resp, err := http.Get(srv.URL + "/offers/7")
+	if err != nil {
+		panic(err)
+	}
+	defer resp.Body.Close()
 	fmt.Println(resp.Status, resp.Header.Get("Content-Type"))
 	// Output: 404 Not Found application/json; charset=utf-8
 }
