@@ -152,3 +152,31 @@ func TestSlogOutsideTheMiddleware(t *testing.T) {
 func TestWithSlogRejectsNil(t *testing.T) {
 	assert.Panics(t, func() { middleware.Errors(middleware.WithSlog(nil)) })
 }
+
+// TestSlogCarriesTheTrace: with a span in the request's context, the
+// request's *slog.Logger writes its trace_id and span_id beside the id,
+// under zerolog and under slog alike.
+func TestSlogCarriesTheTrace(t *testing.T) {
+	zl := apierrortest.NewLogCapture()
+	var sl lockedBuffer
+	for _, opt := range []middleware.Option{
+		middleware.WithLogger(middleware.NewLogger(zl)),
+		middleware.WithSlog(slog.New(slog.NewJSONHandler(&sl, nil))),
+	} {
+		h := withSpan(middleware.Errors(opt)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			middleware.Slog(r.Context()).Info("mine")
+		})))
+		srv := httptest.NewServer(h)
+		resp, err := http.Get(srv.URL)
+		require.NoError(t, err)
+		resp.Body.Close()
+		srv.Close()
+	}
+	lines := append(zl.Lines(), sl.lines(t)...)
+	require.Len(t, lines, 2)
+	for _, l := range lines {
+		assert.Equal(t, testSpan.TraceID().String(), l["trace_id"], "%v", l)
+		assert.Equal(t, testSpan.SpanID().String(), l["span_id"], "%v", l)
+		assert.NotEmpty(t, l["id"], "%v", l)
+	}
+}
