@@ -125,7 +125,7 @@ func TestWalkthrough(t *testing.T) {
 // to its first frame.
 func linesOf(t *testing.T, d *demo, id string) []string {
 	var lines []string
-	require.Eventually(t, func() bool {
+	collect := func() bool {
 		lines = lines[:0]
 		done := false
 		for _, raw := range strings.Split(d.stdout.String(), "\n") {
@@ -139,8 +139,20 @@ func linesOf(t *testing.T, d *demo, id string) []string {
 			lines = append(lines, stackValue.ReplaceAllStringFunc(raw, firstFrame))
 		}
 		return done
-	}, 5*time.Second, 10*time.Millisecond, "no line for %s", id)
-	time.Sleep(100 * time.Millisecond) // an upstream's line that comes just after
+	}
+	require.Eventually(t, collect, 5*time.Second, 10*time.Millisecond, "no line for %s", id)
+	// An upstream's line can come just after (the 504's pricing service
+	// learns late that its caller gave up): wait until no line has come
+	// for 300 ms, 3 s at most.
+	for n, quiet, start := len(lines), 0, time.Now(); quiet < 3 && time.Since(start) < 3*time.Second; {
+		time.Sleep(100 * time.Millisecond)
+		collect()
+		if len(lines) == n {
+			quiet++
+		} else {
+			n, quiet = len(lines), 0
+		}
+	}
 	return lines
 }
 

@@ -75,7 +75,11 @@ func TestSupportWalkthrough(t *testing.T) {
 		return resp
 	}
 	id := apierrortest.AssertEnvelope(t, get("GET", "/api/v1/participant/offers/1003/quote", "alice-token", ""), 502).ID
-	time.Sleep(300 * time.Millisecond) // the lines reach the file
+	require.Eventually(t, func() bool { // both services' lines of the 502 are in the file
+		data, _ := os.ReadFile(filepath.Join(dir, "offers.log"))
+		return strings.Contains(string(data), `"client_request_id":"`+id+`"`) &&
+			strings.Contains(string(data), `"status":502`)
+	}, 5*time.Second, 10*time.Millisecond)
 	t.Chdir(dir)
 	var files bytes.Buffer
 	require.Equal(t, 0, run([]string{id, "offers.log"}, nil, &files, os.Stderr))
