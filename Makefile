@@ -10,6 +10,9 @@ BENCHSTAT     := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d
 # The log store that traceid's tests and make run-stack start on loopback
 # (the same version as internal/vlogs.Module).
 VICTORIALOGS  := github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@v1.52.1
+# The exported API is compared with the last release's (make apicheck).
+APIDIFF       := golang.org/x/exp/cmd/apidiff@v0.0.0-20261113113407-e3970619a1a4
+API_BASELINE  := api/v0.4.0.api
 GOBIN         := $(shell $(GO) env GOPATH)/bin
 FUZZTIME      ?= 30s
 BENCHCOUNT    ?= 10
@@ -32,7 +35,7 @@ CHROMIUM      ?= /usr/bin/chromium
 # The console's token for make run-stack; a random one when unset.
 TRACEID_TOKEN ?=
 
-.PHONY: help run run-stack victorialogs chromium screenshots test lint fuzz bench loadtest
+.PHONY: help run run-stack victorialogs chromium screenshots apidiff apicheck api-snapshot docs test lint fuzz bench loadtest
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
@@ -61,7 +64,21 @@ chromium: ## install Debian's Chromium, which the console's browser tests drive,
 screenshots: victorialogs chromium ## the console's screenshots in docs/ (docs/console.md shows them), from its browser test
 	VICTORIALOGS_BIN=$(CURDIR)/bin/victoria-logs CHROMIUM_BIN=$(CHROMIUM) TRACEID_SCREENSHOTS=$(CURDIR)/docs $(GO) test -count=1 -run '^TestConsoleInABrowser$$' ./cmd/traceid
 
-test: victorialogs chromium ## vet, every test with -race (a real VictoriaLogs on loopback and a headless Chromium included), the fuzz seed corpora, allocation counts, a 5 s load-and-reconcile run, the budget checker's test
+apidiff: ## install golang.org/x/exp's apidiff into bin/
+	@test -x bin/apidiff || GOBIN=$(CURDIR)/bin $(GO) install $(APIDIFF)
+
+apicheck: apidiff ## fail on an incompatible change of the exported API since API_BASELINE that CHANGELOG.md's ## Unreleased does not name
+	$(GO) run ./tools/apicheck -apidiff bin/apidiff -baseline $(API_BASELINE)
+
+api-snapshot: apidiff ## at a release: record the API of this commit as api/$(VERSION).api (make api-snapshot VERSION=v0.5.0)
+	@test -n "$(VERSION)" || { echo "VERSION=vX.Y.Z is required"; exit 2; }
+	bin/apidiff -m -w api/$(VERSION).api github.com/360x/errkit
+
+docs: victorialogs ## regenerate the walkthroughs of docs/demo.md and docs/support.md from runs of the demo and traceid (make test checks them)
+	ERRKIT_UPDATE_DOCS=1 $(GO) test -count=1 -run '^TestWalkthrough$$' ./cmd/offers-demo
+	VICTORIALOGS_BIN=$(CURDIR)/bin/victoria-logs ERRKIT_UPDATE_DOCS=1 $(GO) test -count=1 -run '^TestSupportWalkthrough$$' ./cmd/traceid
+
+test: victorialogs chromium apicheck ## vet, the API check against the last release, every test with -race (a real VictoriaLogs on loopback and a headless Chromium included), the fuzz seed corpora, allocation counts, a 5 s load-and-reconcile run, the budget checker's test
 	$(GO) vet ./...
 	VICTORIALOGS_BIN=$(CURDIR)/bin/victoria-logs ERRKIT_REQUIRE_VICTORIALOGS=1 CHROMIUM_BIN=$(CHROMIUM) ERRKIT_REQUIRE_CHROMIUM=1 $(GO) test -race -count=1 ./...
 	$(GO) test -count=1 -run '^TestCost' ./...  # allocation counts, which -race changes

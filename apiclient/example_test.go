@@ -25,8 +25,8 @@ func ExampleFailure() {
 	quote := func(r *http.Request) error {
 		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, pricing.URL+"/prices/bolt", nil)
 		resp, err := client.Do(req)
-		if e := apiclient.Failure("pricing", resp, err); e != nil {
-			return e
+		if err = apiclient.Failure("pricing", resp, err); err != nil {
+			return err // 502, 503 or 504, or the client-gone rule
 		}
 		defer resp.Body.Close()
 		return nil // decode resp.Body

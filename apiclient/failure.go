@@ -16,19 +16,22 @@ import (
 // a status below 400). Give it what http.Client.Do returned:
 //
 //	resp, err := client.Do(req)
-//	if e := apiclient.Failure("pricing", resp, err); e != nil {
-//		return e
+//	if err = apiclient.Failure("pricing", resp, err); err != nil {
+//		return err
 //	}
 //	defer resp.Body.Close()
 //
-// Each failure becomes the *apierror.Error of the contract, whose cause
+// The result is a nil error on success (never a typed nil), so it can be
+// assigned to err as above. On failure it is an *apierror.Error
+// (apierror.From or errors.As reads its status), whose cause
 // (logged, never sent) names service and what happened:
 //
 //   - an error envelope from the service: 502 Bad Gateway around the
 //     *apierror.Error read from it, so the error line names the upstream's
 //     id, status and path; an upstream 503 that says when to retry gives a
 //     503 with its Retry-After (see apierror.From). To pass an upstream
-//     4xx on to this service's client, return apierror.Forward(e) instead;
+//     4xx on to this service's client, return
+//     apierror.Forward(apiclient.Failure(...)) instead;
 //   - an error status without an envelope (a proxy's HTML page, an empty
 //     body): 502 around the *apierror.ResponseError that says why; a 503
 //     without one (a load balancer's) stays a 503, with its Retry-After;
@@ -42,10 +45,16 @@ import (
 //   - any other error of the call: 502.
 //
 // For an error status, Failure reads at most apierror.MaxEnvelopeSize
-// bytes of resp.Body and closes it. Keep its result in a variable of its
-// own (e := ...), as above: a nil *apierror.Error stored in an error
-// variable is not a nil error.
-func Failure(service string, resp *http.Response, err error) *apierror.Error {
+// bytes of resp.Body and closes it.
+func Failure(service string, resp *http.Response, err error) error {
+	if e := failure(service, resp, err); e != nil {
+		return e
+	}
+	return nil
+}
+
+// failure is Failure with its *apierror.Error, nil on success.
+func failure(service string, resp *http.Response, err error) *apierror.Error {
 	if err != nil {
 		return callError(service, err)
 	}

@@ -12,6 +12,7 @@ package apiclient
 
 import (
 	"net/http"
+	"time"
 
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
@@ -96,9 +97,16 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
+// DefaultTimeout is the deadline of every call of a client made by
+// [NewClient]: an upstream that does not answer within it is this
+// service's 504 ([Failure]), not a request held until its client gives up.
+const DefaultTimeout = 10 * time.Second
+
 // NewClient returns an http.Client whose transport is a Transport over
-// base (nil: http.DefaultTransport). It has no Timeout: give each call a
-// deadline through its request's context.
+// base (nil: http.DefaultTransport), with a Timeout of [DefaultTimeout]
+// for each call, redirects and reading the body included. A shorter
+// deadline in the request's context applies too. Set the returned
+// client's Timeout for another deadline (0: none).
 func NewClient(base http.RoundTripper) *http.Client {
-	return &http.Client{Transport: &Transport{Base: base}}
+	return &http.Client{Transport: &Transport{Base: base}, Timeout: DefaultTimeout}
 }

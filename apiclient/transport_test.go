@@ -236,7 +236,7 @@ func TestTraceContextGoesAlong(t *testing.T) {
 // TestFailureWithoutResponseOrError: a nil response and a nil error (a
 // broken RoundTripper) is still an answer.
 func TestFailureWithoutResponseOrError(t *testing.T) {
-	e := apiclient.Failure("pricing", nil, nil)
+	e := apierror.From(apiclient.Failure("pricing", nil, nil))
 	require.NotNil(t, e)
 	assert.Equal(t, 502, e.Status)
 	assert.True(t, strings.Contains(e.Error(), "pricing"))
@@ -250,14 +250,14 @@ func TestOutsideFindings(t *testing.T) {
 		assert.NotPanics(t, func() { _, _ = (&apiclient.Transport{}).RoundTrip(req) })
 	})
 	t.Run("a response without a body", func(t *testing.T) {
-		e := apiclient.Failure("pricing", &http.Response{StatusCode: 500, Header: http.Header{}}, nil)
+		e := apierror.From(apiclient.Failure("pricing", &http.Response{StatusCode: 500, Header: http.Header{}}, nil))
 		require.NotNil(t, e)
 		assert.Equal(t, 502, e.Status)
 	})
 	t.Run("a load balancer's 503 stays a 503 with its Retry-After", func(t *testing.T) {
 		resp := &http.Response{StatusCode: 503, Header: http.Header{"Content-Type": {"text/html"}, "Retry-After": {"5"}},
 			Body: io.NopCloser(strings.NewReader("<html>busy</html>"))}
-		e := apiclient.Failure("pricing", resp, nil)
+		e := apierror.From(apiclient.Failure("pricing", resp, nil))
 		require.NotNil(t, e)
 		assert.Equal(t, 503, e.Status)
 		assert.Equal(t, "5", e.Header.Get("Retry-After"))

@@ -33,6 +33,11 @@ import (
 //
 // The order matters only for chains holding more than one of these: the
 // outermost *Error wins over the rest, a deadline over a cancellation.
+//
+// From is for code that needs the *Error's fields (a status for a metric,
+// a test); a handler returns its error as it is, and the middleware calls
+// From. Its result is a nil *Error for a nil err: keep it in a variable of
+// type *Error, not error, where err may be nil.
 func From(err error) *Error {
 	if err == nil {
 		return nil
@@ -86,14 +91,27 @@ func fromUpstream(up *Error, err error) *Error {
 // owns, a 400 about a field the client sent on); by default ([From]) an
 // upstream error is a 502.
 //
-// Forward returns [From](err) when err holds no upstream error.
+// The upstream error is found through the whole chain, also inside an
+// *Error of this service that wraps it (the 502 that apiclient.Failure
+// builds around an upstream's envelope), so
 //
-// Call it with the error of a failed call only: Forward(nil) is nil, and a
-// nil *Error returned as an error is not a nil error.
-func Forward(err error) *Error {
-	up, ok := errors.AsType[*Error](err)
-	if !ok || up == nil || up.Received == nil {
-		return From(err)
+//	err = apierror.Forward(apiclient.Failure("pricing", resp, err))
+//
+// answers an upstream 404 with a 404.
+//
+// Forward returns nil for a nil err (a nil error, never a typed nil), and
+// [From](err) when err holds no upstream error. The error it returns is
+// always an *Error.
+func Forward(err error) error {
+	if err == nil {
+		return nil
+	}
+	up := upstreamError(err)
+	if up == nil {
+		if e := From(err); e != nil {
+			return e
+		}
+		return nil // a typed nil *Error: no error
 	}
 	e := New(up.Status, up.Detail)
 	if up.Status < 500 {
@@ -111,4 +129,29 @@ func Forward(err error) *Error {
 		}
 	}
 	return e
+}
+
+// upstreamError returns the first *Error in err's chain (depth first, as
+// errors.As walks it) that another service answered (its Received is set),
+// or nil.
+func upstreamError(err error) *Error {
+	for err != nil {
+		if e, ok := err.(*Error); ok && e != nil && e.Received != nil { //nolint:errorlint // the chain is walked here
+			return e
+		}
+		switch u := err.(type) { //nolint:errorlint // the chain is walked here
+		case interface{ Unwrap() []error }:
+			for _, inner := range u.Unwrap() {
+				if e := upstreamError(inner); e != nil {
+					return e
+				}
+			}
+			return nil
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		default:
+			return nil
+		}
+	}
+	return nil
 }

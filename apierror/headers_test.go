@@ -240,24 +240,38 @@ func TestUpstreamErrors(t *testing.T) {
 		assert.Equal(t, 502, apierror.From(upstreamErr(t, 503, nil)).Status)
 	})
 	t.Run("Forward passes one on deliberately", func(t *testing.T) {
-		e := apierror.Forward(fmt.Errorf("pricing: %w", upstreamErr(t, 404, nil)))
+		e := apierror.From(apierror.Forward(fmt.Errorf("pricing: %w", upstreamErr(t, 404, nil))))
 		assert.Equal(t, 404, e.Status)
 		assert.Equal(t, "upstream detail", e.Detail)
 		assert.Nil(t, e.Received, "this service's own answer now")
 		assert.Same(t, e, apierror.From(e), "From leaves it alone")
 
 		rec := httptest.NewRecorder()
-		fixedRenderer().Write(rec, httptest.NewRequest(http.MethodGet, "/x", nil), apierror.Forward(upstreamErr(t, 401, nil)))
+		fixedRenderer().Write(rec, httptest.NewRequest(http.MethodGet, "/x", nil), apierror.From(apierror.Forward(upstreamErr(t, 401, nil))))
 		assert.Equal(t, 401, rec.Code)
 		assert.Equal(t, apierror.DefaultChallenge, rec.Header().Get("WWW-Authenticate"), "the per-status headers apply again")
 
-		five := apierror.Forward(upstreamErr(t, 500, nil))
+		five := apierror.From(apierror.Forward(upstreamErr(t, 500, nil)))
 		assert.Equal(t, 500, five.Status)
 		assert.Equal(t, "Generic Error", five.Message)
 		assert.Empty(t, five.Detail, "an upstream 5xx's text is not this service's detail")
 	})
 	t.Run("Forward without an upstream error is From", func(t *testing.T) {
-		assert.Equal(t, 500, apierror.Forward(errors.New("x")).Status)
+		assert.Equal(t, 500, apierror.From(apierror.Forward(errors.New("x"))).Status)
+	})
+	t.Run("Forward of nil is a nil error", func(t *testing.T) {
+		var err error = apierror.Forward(nil)
+		assert.True(t, err == nil, "not a typed nil")
+		var typed *apierror.Error
+		assert.True(t, apierror.Forward(typed) == nil, "a typed nil *Error means no error")
+	})
+	t.Run("Forward finds the upstream error inside this service's 502", func(t *testing.T) {
+		bad := apierror.BadGateway(fmt.Errorf("pricing answered 404: %w", upstreamErr(t, 404, nil)))
+		e := apierror.From(apierror.Forward(bad))
+		assert.Equal(t, 404, e.Status)
+		assert.Equal(t, "upstream detail", e.Detail)
+		joined := apierror.From(apierror.Forward(errors.Join(errors.New("other"), upstreamErr(t, 409, nil))))
+		assert.Equal(t, 409, joined.Status, "through errors.Join too")
 	})
 }
 

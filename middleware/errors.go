@@ -58,6 +58,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		return
 	}
+	t.saw(r)
 	t.report(w, errorRecord{err: e})
 }
 
@@ -328,8 +329,8 @@ func (t *tracker) outcomeLocked() outcome {
 		t.errorLine = true // for a goroutine panic logged after the request
 	}
 	o.abort = t.abort && !o.answer.clientGone && !gone
-	// Not while a request body is unread: net/http would first try to read
-	// the rest of it, which a client waiting for "100 Continue" never sends.
-	o.flush = o.phase == answered && o.answer.err != nil && !o.answer.clientGone && t.bodyRead
+	// Also while a request body is unread: the envelope then said
+	// "Connection: close" (headerLocked), so net/http reads none of it.
+	o.flush = o.phase == answered && o.answer.err != nil && !o.answer.clientGone
 	return o
 }

@@ -70,13 +70,44 @@ func (t *tracker) foreignError(status int, body []byte) *apierror.Error {
 	return e
 }
 
-// retryAfter returns the wait that the response's Retry-After header gives,
-// in seconds or as an HTTP date, or apierror.DefaultRetryAfter.
+// retryAfter returns the wait before a retry that the limiter's headers
+// give: the time until its window resets (X-RateLimit-Reset) or its
+// Retry-After (seconds or an HTTP date), the sooner of the two when both
+// are there; apierror.DefaultRetryAfter when neither is. httprate, for
+// one, sends its whole window as Retry-After and the real reset beside
+// it.
 func (t *tracker) retryAfter() time.Duration {
-	if d, ok := apierror.ParseRetryAfter(t.w.Header().Get("Retry-After"), t.cfg.now()); ok {
-		return max(d, 0)
+	h, now := t.w.Header(), t.cfg.now()
+	reset, hasReset := rateLimitReset(h.Get("X-RateLimit-Reset"), now)
+	ra, hasRA := apierror.ParseRetryAfter(h.Get("Retry-After"), now)
+	switch {
+	case hasReset && hasRA:
+		return max(min(reset, ra), 0)
+	case hasReset:
+		return reset
+	case hasRA:
+		return max(ra, 0)
 	}
 	return apierror.DefaultRetryAfter
+}
+
+// unixSeconds is the smallest X-RateLimit-Reset read as a Unix time (in
+// 2001); a smaller value is a number of seconds from now, as other
+// limiters (and the IETF's RateLimit-Reset) send it.
+const unixSeconds = 1_000_000_000
+
+// rateLimitReset returns the time until the reset v names, a Unix time in
+// seconds (httprate's) or a number of seconds; at least 0. False when v is
+// not a number.
+func rateLimitReset(v string, now time.Time) (time.Duration, bool) {
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	if n < unixSeconds {
+		return time.Duration(n) * time.Second, true
+	}
+	return max(time.Unix(n, 0).Sub(now), 0), true
 }
 
 // foreignDetail returns a short plain-text 4xx body as the envelope's

@@ -14,9 +14,13 @@ import (
 type HandlerFunc func(http.ResponseWriter, *http.Request) error
 
 // ServeHTTP calls f and writes its error, if any, with [WriteError]. A nil
-// *apierror.Error returned as an error (a typed nil, as apierror.Forward(nil)
-// gives) counts as no error.
+// *apierror.Error returned as an error (a typed nil, from code of the
+// service's own) counts as no error; the kit's own functions never return
+// one.
 func (f HandlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if t := trackerFrom(r.Context()); t != nil {
+		t.saw(r) // for observers: the request with what inner middleware added
+	}
 	err := f(w, r)
 	if e, ok := err.(*apierror.Error); err == nil || ok && e == nil { //nolint:errorlint // a typed nil, not a chain
 		return
@@ -29,7 +33,12 @@ func (f HandlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 //
 //	r.Get("/offers/{id}", middleware.Handle(getOffer))
 //
-// It is HandlerFunc(fn).ServeHTTP.
+// It is HandlerFunc(fn).ServeHTTP. Behind a net/http wrapper, give chi
+// the wrapper's ServeHTTP; the handler's errors, a timeout (504) and a
+// body over the limit (413) are envelopes as anywhere else:
+//
+//	r.Get("/quote", http.TimeoutHandler(middleware.Handle(quote), 2*time.Second, "").ServeHTTP)
+//	r.Post("/offers", http.MaxBytesHandler(middleware.Handle(create), 1<<20).ServeHTTP)
 func Handle(fn func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
 	return HandlerFunc(fn).ServeHTTP
 }

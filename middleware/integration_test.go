@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -239,5 +242,55 @@ func TestConcurrentMixedPaths(t *testing.T) {
 		} else {
 			assert.Zero(t, counts[id])
 		}
+	}
+}
+
+// TestHTTPRateRetryAfterIsTheReset: httprate sends its whole window as
+// Retry-After (60) and the real reset as X-RateLimit-Reset; the envelope
+// and Retry-After say the seconds until the reset.
+func TestHTTPRateRetryAfterIsTheReset(t *testing.T) {
+	s := newStack()
+	r := chi.NewRouter()
+	const window = time.Minute
+	r.Use(s.mw, httprate.LimitBy(1, window, httprate.Key("*")))
+	r.Get("/offers", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "[]") })
+	srv := httptestServer(t, r)
+
+	resp, _ := do(t, "GET", srv.URL+"/offers", nil)
+	require.Equal(t, 200, resp.StatusCode)
+	resp, body := do(t, "GET", srv.URL+"/offers", nil)
+	at := time.Now()
+	env, _ := s.checkEnvelope(t, resp, body, 429)
+	reset, err := strconv.ParseInt(resp.Header.Get("X-RateLimit-Reset"), 10, 64)
+	require.NoError(t, err, "httprate's reset is passed on")
+	want := int(math.Ceil(time.Unix(reset, 0).Sub(at).Seconds()))
+	got, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+	require.NoError(t, err)
+	assert.InDelta(t, max(want, 1), got, 1, "Retry-After is the time to the reset, not the window")
+	assert.LessOrEqual(t, got, int(window/time.Second))
+	assert.Equal(t, fmt.Sprintf("Rate limit exceeded. Retry after %d second%s", got, map[bool]string{true: ".", false: "s."}[got == 1]), env.Error)
+}
+
+func TestRateLimitResetForms(t *testing.T) {
+	s := newStack(middleware.WithClock(func() time.Time { return time.Unix(1_800_000_000, 0) }))
+	for _, tc := range []struct {
+		reset, retryAfter, want string
+	}{
+		{"1800000007", "60", "7"}, // httprate: Unix seconds, the window as Retry-After
+		{"7", "", "7"},            // seconds from now
+		{"1800000030", "2", "2"},  // the limiter's Retry-After is sooner
+		{"1799999990", "", "1"},   // a reset in the past: at least 1 s
+		{"soon", "", "60"},        // not a number: the default
+	} {
+		h := s.mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-RateLimit-Reset", tc.reset)
+			if tc.retryAfter != "" {
+				w.Header().Set("Retry-After", tc.retryAfter)
+			}
+			w.WriteHeader(http.StatusTooManyRequests)
+		}))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+		assert.Equal(t, tc.want, rec.Header().Get("Retry-After"), "%+v", tc)
 	}
 }

@@ -6,7 +6,8 @@
 // (the router's 404/405, http.Error, http.TimeoutHandler, rate limiters)
 // into envelopes, and logs one line per request with zerolog: an error
 // response's error line, a client-gone line, or (with [WithAccessLog]) a
-// success's access line. Handlers that return errors use [HandlerFunc] or,
+// success's access line (or with log/slog: [WithSlog], [Slog]). Handlers
+// that return errors use [HandlerFunc] or,
 // for chi's r.Get and r.Post, [Handle]; chi routers use [NotFound] and
 // [MethodNotAllowed]. [WithObserver] sees every error; the request's
 // context holds a zerolog logger with its id (zerolog.Ctx), and [ID] reads
@@ -17,6 +18,8 @@
 package middleware
 
 import (
+	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"strconv"
@@ -33,6 +36,9 @@ import (
 // process share nothing.
 type config struct {
 	logger     zerolog.Logger
+	ownLogger  bool         // WithLogger's or WithSlog's, not the default
+	slog       slog.Handler // WithSlog's; the logger writes to it
+	service    string       // WithService's
 	now        func() time.Time
 	newID      func() string          // WithIDGenerator's, or nil
 	newToken   func() string          // WithCallTokenGenerator's, or nil
@@ -53,9 +59,41 @@ type config struct {
 type Option func(*config)
 
 // WithLogger sets the zerolog logger that error and access lines go to. The
-// default writes JSON lines with timestamps to os.Stderr, so that no error
-// is lost by a service that forgot to say where its logs go.
-func WithLogger(l zerolog.Logger) Option { return func(c *config) { c.logger = l } }
+// default is NewLogger(os.Stderr), so that no error is lost by a service
+// that forgot to say where its logs go. A logger made with zerolog's
+// With().Timestamp() writes times in zerolog's process-wide format
+// (seconds by default): [NewLogger] writes milliseconds without it.
+func WithLogger(l zerolog.Logger) Option {
+	return func(c *config) { c.logger, c.ownLogger, c.slog = l, true, nil }
+}
+
+// WithService names the service: every line the middleware writes, and
+// the request's logger, carry "service": name, so that lines of several
+// services in one store tell whose they are. Errors panics on an empty
+// name.
+func WithService(name string) Option {
+	return func(c *config) {
+		if name == "" {
+			panic("middleware: WithService(\"\")")
+		}
+		c.service = name
+	}
+}
+
+// NewLogger returns the zerolog logger the middleware writes to by
+// default, over w: JSON lines whose "time" is UTC with milliseconds, the
+// envelope's timestamp layout (2026-11-25T09:30:00.000Z), without a
+// change of zerolog's process-wide settings.
+//
+//	middleware.Errors(middleware.WithLogger(middleware.NewLogger(os.Stdout)))
+func NewLogger(w io.Writer) zerolog.Logger { return newLogger(w, time.Now) }
+
+func newLogger(w io.Writer, now func() time.Time) zerolog.Logger {
+	return zerolog.New(w).Hook(zerolog.HookFunc(func(e *zerolog.Event, _ zerolog.Level, _ string) {
+		var buf [len(apierror.TimestampLayout)]byte
+		e.Bytes(zerolog.TimestampFieldName, apierror.AppendTimestamp(buf[:0], now()))
+	}))
+}
 
 // WithClock sets the clock for envelope timestamps, durations and the
 // time inside request ids (UUIDv7), so that all three agree. The default
@@ -87,7 +125,9 @@ func WithIDGenerator(newID func() string) Option {
 }
 
 // WithAccessLog turns on one info line per request ("request", with method,
-// path, status, bytes, duration and id). Off by default.
+// path, status, bytes, duration and id). Off by default. On every line,
+// duration is the time from the request's arrival to the end of its
+// handler in milliseconds, a decimal number (0.098965 is 99 µs).
 func WithAccessLog(on bool) Option { return func(c *config) { c.accessLog = on } }
 
 // WithForeignBodyLimit sets how many bytes of a foreign error body (one
@@ -104,7 +144,7 @@ func WithForeignBodyLimit(n int) Option {
 }
 
 func newConfig(opts []Option) *config {
-	c := &config{logger: zerolog.New(os.Stderr).With().Timestamp().Logger(), now: time.Now, maxForeign: 1 << 10, zerologKey: zerologKey()}
+	c := &config{now: time.Now, maxForeign: 1 << 10, zerologKey: zerologKey()}
 	if c.zerologKey == nil {
 		// zerolog.Ctx no longer looks its logger up with ctx.Value: the
 		// request's logger could not be handed to handlers.
@@ -112,6 +152,15 @@ func newConfig(opts []Option) *config {
 	}
 	for _, o := range opts {
 		o(c)
+	}
+	switch {
+	case c.slog != nil:
+		c.logger = zerolog.New(slogWriter{h: c.slog, now: c.now})
+	case !c.ownLogger:
+		c.logger = newLogger(os.Stderr, c.now) // times from WithClock's clock
+	}
+	if c.service != "" {
+		c.logger = c.logger.With().Str("service", c.service).Logger()
 	}
 	if c.newID != nil {
 		c.idAt = c.checkedID

@@ -10,8 +10,12 @@ import (
 // ErrorEvent is what an observer ([WithObserver]) learns about one error
 // response, once it has been sent and logged.
 type ErrorEvent struct {
-	// Request is the request as the handlers saw it; ID(Request.Context())
-	// is its id.
+	// Request is the request as the handler that answered saw it, with
+	// what middleware inside Errors put in its context (an authenticated
+	// participant, chi's route), when that handler is a HandlerFunc or
+	// Handle or called WriteError; otherwise the request as Errors handed
+	// it on. ID(Request.Context()) is its id. Read it during the call:
+	// chi's route context is reused once the request ends.
 	Request *http.Request
 	// Err is the error that answered the request.
 	Err *apierror.Error
@@ -48,7 +52,8 @@ type ErrorEvent struct {
 // whose log line is an error line or a client-gone line (an error
 // response; a client that went away; a panic in a goroutine started with
 // Go that answered nothing), once the response is with the client (an
-// envelope is flushed, whole, first) and the line is logged: metrics,
+// envelope is flushed, whole, first, also when the request body is
+// unread: the connection then closes after it) and the line is logged: metrics,
 // alerting, an error tracker. Observers are called in the order given, on
 // the request's goroutine before the handler returns: the client has its
 // answer, but the connection is not reused until they return, so they
@@ -88,7 +93,7 @@ func (t *tracker) observe(o *outcome) {
 // says.
 func (t *tracker) event(o *outcome, rec *errorRecord) ErrorEvent {
 	ev := ErrorEvent{
-		Request:    t.req,
+		Request:    t.handlersRequest(),
 		Err:        rec.err,
 		Envelope:   rec.env,
 		Status:     rec.env.StatusCode,
@@ -118,7 +123,7 @@ func (t *tracker) goPanicEvent(p *PanicError, status int, bytes int64, d time.Du
 		status = http.StatusOK
 	}
 	e := apierror.Internal(p)
-	return ErrorEvent{Request: t.req, Err: e, Envelope: t.envelope(e), Status: status,
+	return ErrorEvent{Request: t.handlersRequest(), Err: e, Envelope: t.envelope(e), Status: status,
 		Committed: true, Panic: true, Bytes: bytes, Duration: d}
 }
 

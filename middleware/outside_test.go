@@ -63,13 +63,13 @@ func TestClientGoneWhateverTheHandlerReturns(t *testing.T) {
 }
 
 // TestTypedNilIsNoError: a handler that returns a nil *apierror.Error as
-// its error (apierror.Forward(nil)) answered nothing wrong.
+// its error (code of the service's own) answered nothing wrong.
 func TestTypedNilIsNoError(t *testing.T) {
 	s := newStack()
 	srv := s.serve(t, middleware.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		_, _ = io.WriteString(w, `{"ok":true}`)
-		var upstreamErr error // the call succeeded
-		return apierror.Forward(upstreamErr)
+		var upstreamErr *apierror.Error // the call succeeded
+		return upstreamErr
 	}))
 	resp, body := do(t, "GET", srv.URL, nil)
 	assert.Equal(t, 200, resp.StatusCode)

@@ -66,10 +66,14 @@ func (p phase) String() string { return phaseNames[p] }
 // may use one tracker: a handler behind http.TimeoutHandler runs in its own
 // goroutine, and goroutines started with Go report panics.
 type tracker struct {
-	cfg      *config
-	w        http.ResponseWriter
-	req      *http.Request // what the handlers get: the request with t in its context
-	orig     *http.Request // as the outermost Errors received it, never handed on
+	cfg  *config
+	w    http.ResponseWriter
+	req  *http.Request // what the handlers get: the request with t in its context
+	orig *http.Request // as the outermost Errors received it, never handed on
+	// seen is the request as the innermost handler that told the tracker
+	// saw it (HandlerFunc, WriteError), with what the middleware in
+	// between put in its context; observers get it.
+	seen     atomic.Pointer[http.Request]
 	id       string
 	idHeader [1]string
 	path     string // apierror.RequestPath(req)
@@ -154,11 +158,24 @@ func contextName(ctx context.Context) string {
 	return fmt.Sprintf("%T", ctx)
 }
 
-// contextLogger returns the request's zerolog logger: the configured one
-// with the request's id (and trace) on every line.
+// contextLogger returns the request's zerolog logger: the one already in
+// the request's context when Errors ran (hlog's, with its fields) or else
+// the configured one, with the request's id (and trace, and the service
+// of WithService) on every line.
 func (t *tracker) contextLogger() *zerolog.Logger {
 	t.loggerOnce.Do(func() {
-		lc := t.cfg.logger.With().Str("id", t.id)
+		base := &t.cfg.logger
+		if outer, ok := t.rctx.Context.Value(t.cfg.zerologKey).(*zerolog.Logger); ok && outer != nil &&
+			outer.GetLevel() != zerolog.Disabled && t.cfg.logger.GetLevel() != zerolog.Disabled {
+			// (A disabled logger hides an outer one, as zerolog's
+			// WithContext does.)
+			base = outer
+			if t.cfg.service != "" {
+				l := outer.With().Str("service", t.cfg.service).Logger()
+				base = &l
+			}
+		}
+		lc := base.With().Str("id", t.id)
 		if t.traceID != "" {
 			lc = lc.Str("trace_id", t.traceID).Str("span_id", t.spanID)
 		}
@@ -240,8 +257,26 @@ func (b *body) Read(p []byte) (int, error) {
 // trackerFrom returns the tracker of the request whose context is ctx, or
 // nil outside Errors.
 func trackerFrom(ctx context.Context) *tracker {
+	if c, ok := ctx.(*requestContext); ok {
+		return c.t // the request's own context, without a lookup
+	}
 	t, _ := ctx.Value(trackerKey{}).(*tracker)
 	return t
+}
+
+// saw records r as the request the handlers saw, for observers.
+func (t *tracker) saw(r *http.Request) {
+	if r != t.req {
+		t.seen.Store(r)
+	}
+}
+
+// handlersRequest is the request the handlers saw.
+func (t *tracker) handlersRequest() *http.Request {
+	if r := t.seen.Load(); r != nil {
+		return r
+	}
+	return t.req
 }
 
 // Header returns the header map of the underlying writer.
@@ -286,6 +321,16 @@ func (t *tracker) headerLocked(code int) bool {
 	case answering:
 		if t.isEnvelopeLocked(code) {
 			t.phase, t.status = answered, code
+			if !t.bodyRead && t.orig.ProtoMajor == 1 {
+				// The body is not read (a 401 before it was looked at):
+				// the connection closes after the envelope, so that
+				// net/http sends the envelope at once, neither reading
+				// the rest of the body first nor waiting for one a
+				// client holds back for "100 Continue" (which it does
+				// when something in front wrapped the body). The
+				// envelope is flushed before the line and observers.
+				t.w.Header().Set("Connection", "close")
+			}
 			return true
 		}
 		if code >= 400 {

@@ -3,7 +3,7 @@
 //
 // It serves the offers API on -addr (default 127.0.0.1:8080) with bearer
 // tokens, a per-token rate limit, and a quote route that calls a pricing
-// service it starts itself on another loopback port. See README.md for the
+// service it starts itself on another loopback port. See docs/demo.md for the
 // walkthrough; run with -help for the flags.
 package main
 
@@ -50,7 +50,7 @@ func main() {
 	}
 }
 
-// Exit codes of the demo, as the README states them.
+// Exit codes of the demo, as docs/demo.md states them.
 const (
 	exitOK     = 0 // stopped by SIGINT or SIGTERM, whatever was in flight
 	exitFailed = 1 // could not start (the address is taken, …)
@@ -118,7 +118,7 @@ func run(cfg *config, stdout, stderr io.Writer, signals <-chan os.Signal) error 
 	pricingURL := cfg.pricingURL
 	var pricing *http.Server
 	if pricingURL == "" {
-		u, srv, err := startPricing(base.With().Str("service", "pricing").Logger())
+		u, srv, err := startPricing(base) // the middleware adds "service": "pricing"
 		if err != nil {
 			return fmt.Errorf("starting the pricing service: %w", err)
 		}
@@ -143,7 +143,7 @@ func run(cfg *config, stdout, stderr io.Writer, signals <-chan os.Signal) error 
 	baseCtx, cancelBase := context.WithCancelCause(context.Background())
 	defer cancelBase(nil)
 	srv := &http.Server{
-		Handler:           otelhttp.NewHandler(a.routes(logger, cfg.rateLimit), "offers"),
+		Handler:           otelhttp.NewHandler(a.routes(base, cfg.rateLimit), "offers"),
 		BaseContext:       func(net.Listener) context.Context { return baseCtx },
 		ReadHeaderTimeout: cfg.readHeader,
 		// Each limit follows from the flags, so that no flag is cut short

@@ -23,7 +23,7 @@ const pricingDelay = 2 * time.Second
 func pricingHandler(logger zerolog.Logger) http.Handler {
 	prices := map[string]float64{"widget": 11.9, "gadget": 39.5, "bulk": 0.2}
 	r := chi.NewRouter()
-	r.Use(middleware.Errors(middleware.WithLogger(logger), middleware.WithAccessLog(true)))
+	r.Use(middleware.Errors(middleware.WithLogger(logger), middleware.WithService("pricing"), middleware.WithAccessLog(true)))
 	r.NotFound(middleware.NotFound)
 	r.MethodNotAllowed(middleware.MethodNotAllowed)
 	r.Method(http.MethodGet, "/prices/{product}", middleware.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {

@@ -55,7 +55,7 @@ func participant(r *http.Request) string {
 // every /api/v1 route.
 func (a *app) routes(logger zerolog.Logger, limit rateLimit) http.Handler {
 	r := chi.NewRouter()
-	opts := []middleware.Option{middleware.WithLogger(logger), middleware.WithAccessLog(true)}
+	opts := []middleware.Option{middleware.WithLogger(logger), middleware.WithService("offers"), middleware.WithAccessLog(true)}
 	if a.observe != nil {
 		opts = append(opts, middleware.WithObserver(a.observe))
 	}
@@ -270,11 +270,11 @@ func (a *app) call(ctx context.Context, service, url string, v any) error {
 		return fmt.Errorf("%s: building the request: %w", service, err)
 	}
 	resp, err := a.client.Do(req)
-	if e := apiclient.Failure(service, resp, err); e != nil {
-		if e.Status == http.StatusServiceUnavailable && e.Header.Get("Retry-After") == "" {
+	if err = apiclient.Failure(service, resp, err); err != nil {
+		if e := apierror.From(err); e.Status == http.StatusServiceUnavailable && e.Header.Get("Retry-After") == "" {
 			return e.WithRetryAfter(30 * time.Second) // the demo's services restart within that
 		}
-		return e
+		return err
 	}
 	defer resp.Body.Close()
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(v); err != nil {

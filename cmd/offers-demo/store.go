@@ -36,7 +36,7 @@ type store struct {
 	offers map[string]offer
 }
 
-// newStore returns a store with the offers the README's walkthrough uses.
+// newStore returns a store with the offers docs/demo.md's walkthrough uses.
 func newStore(now time.Time) *store {
 	s := &store{nextID: 1001, offers: map[string]offer{}}
 	for _, o := range []offer{
