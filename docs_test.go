@@ -25,6 +25,7 @@ var checked = map[string]bool{
 	"README.md": true, "docs/guarantees.md": true, "docs/client.md": true, "docs/logsink.md": true,
 	"docs/observability.md": true, "docs/openapi.md": true, "docs/testing.md": true, "docs/demo.md": true,
 	"docs/support.md": true, "docs/versioning.md": true, "docs/contract.md": true,
+	"docs/traceid.md": true, "docs/console.md": true,
 }
 
 var fence = regexp.MustCompile("(?ms)^```([a-z]*)\n(.*?)^```\n")
