@@ -71,39 +71,40 @@ type ambiguousA struct{ Dup int }
 type ambiguousB struct{ Dup string }
 
 type diffModel struct {
-	S      string            `json:"s"`
-	I      int8              `json:"i"`
-	U      uint16            `json:"u"`
-	F      float32           `json:"f"`
-	B      bool              `json:"b"`
-	N      json.Number       `json:"n"`
-	R      json.RawMessage   `json:"r"`
-	T      time.Time         `json:"t"`
-	P      *int              `json:"p"`
-	PP     **string          `json:"pp"`
-	A      [2]int            `json:"a"`
-	Sl     []int             `json:"sl"`
-	By     []byte            `json:"by"`
-	M      map[string]int    `json:"m"`
-	MI     map[int8]string   `json:"mi"`
-	MT     map[textKey]int   `json:"mt"`
-	Any    any               `json:"any"`
-	Iface  fmt.Stringer      `json:"iface"`
-	Q      int               `json:"q,string"`
-	QS     string            `json:"qs,string"`
-	QF     *float64          `json:"qf,string"`
-	QB     bool              `json:"qb,string"`
-	QN     json.Number       `json:"qn,string"`
-	Cur    currency          `json:"cur"`
-	Curs   []currency        `json:"curs"`
-	Ev     even              `json:"ev"`
-	EvP    *even             `json:"evp"`
-	V2     v2                `json:"v2"`
-	Rec    *diffModel        `json:"rec"`
-	Ch     chan int          `json:"ch"`
-	Cx     complex64         `json:"cx"`
-	MB     map[bool]int      `json:"mb"`
-	Skip   int               `json:"-"`
+	S     string          `json:"s"`
+	I     int8            `json:"i"`
+	U     uint16          `json:"u"`
+	F     float32         `json:"f"`
+	B     bool            `json:"b"`
+	N     json.Number     `json:"n"`
+	R     json.RawMessage `json:"r"`
+	T     time.Time       `json:"t"`
+	P     *int            `json:"p"`
+	PP    **string        `json:"pp"`
+	A     [2]int          `json:"a"`
+	Sl    []int           `json:"sl"`
+	By    []byte          `json:"by"`
+	M     map[string]int  `json:"m"`
+	MI    map[int8]string `json:"mi"`
+	MT    map[textKey]int `json:"mt"`
+	Any   any             `json:"any"`
+	Iface fmt.Stringer    `json:"iface"`
+	Q     int             `json:"q,string"`
+	QS    string          `json:"qs,string"`
+	QF    *float64        `json:"qf,string"`
+	QB    bool            `json:"qb,string"`
+	QN    json.Number     `json:"qn,string"`
+	Cur   currency        `json:"cur"`
+	Curs  []currency      `json:"curs"`
+	Ev    even            `json:"ev"`
+	EvP   *even           `json:"evp"`
+	V2    v2              `json:"v2"`
+	Rec   *diffModel      `json:"rec"`
+	Ch    chan int        `json:"ch"`
+	Cx    complex64       `json:"cx"`
+	MB    map[bool]int    `json:"mb"`
+	Skip  int             `json:"-"`
+	//lint:ignore SA5008 the tag names the field "-", as encoding/json reads it
 	Dash   int               `json:"-,"`
 	Nested map[string][]*v1  `json:"nested"`
 	Fold   int               `json:"FoLd"`
