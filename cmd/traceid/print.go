@@ -24,6 +24,8 @@ func printStory(w io.Writer, st *story) {
 	switch {
 	case st.Issued == nil:
 		fmt.Fprintln(w, "  not a UUIDv7: when it was issued cannot be told from the id")
+	case st.InRetention == nil:
+		fmt.Fprintf(w, "  dated %s, in the future: whether its lines are kept cannot be told (%s log retention, %s)\n", st.Issued.Format("2006-01-02 15:04:05.000 UTC"), days(st.Retention), from)
 	case *st.InRetention:
 		fmt.Fprintf(w, "  issued %s (%.1f days ago): within the %s log retention (%s)\n", st.Issued.Format("2006-01-02 15:04:05.000 UTC"), st.AgeDays, days(st.Retention), from)
 	default:

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 )
 
 // serveUsage is the synopsis of traceid serve.
@@ -53,7 +54,10 @@ func newConsole(cfg consoleConfig) (*console, error) {
 	if cfg.token == "" {
 		return nil, errors.New("TRACEID_TOKEN is not set: the console shows logs and needs a token (an unguessable string, 16 bytes or more)")
 	}
-	if len(cfg.token) < 16 {
+	if strings.TrimSpace(cfg.token) != cfg.token {
+		return nil, errors.New("TRACEID_TOKEN begins or ends with white space (a newline from a file?): give the token alone")
+	}
+	if utf8.RuneCountInString(cfg.token) < 16 {
 		return nil, errors.New("TRACEID_TOKEN is shorter than 16 characters: use an unguessable string")
 	}
 	if cfg.retention < 0 {
@@ -134,7 +138,7 @@ func (c *console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Referrer-Policy", "same-origin") // not no-referrer: then a form post's Origin is "null"
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	h.Set("Cross-Origin-Resource-Policy", "same-origin")
-	if strings.HasPrefix(r.URL.Path, "/assets/") && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+	if strings.HasPrefix(r.URL.Path, "/assets/") && r.URL.Path != "/assets/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		h.Set("Cache-Control", "no-cache")
 		c.assets.ServeHTTP(w, r) // the console's own files, nothing of the logs
 		return
@@ -318,7 +322,12 @@ func (c *console) storyPage(w http.ResponseWriter, r *http.Request, raw string) 
 	}
 	q := r.URL.Query()
 	says := claimed{Path: clean(q.Get("path"))}
-	says.Status, _ = strconv.Atoi(q.Get("status"))
+	if n, err := strconv.Atoi(q.Get("status")); err == nil && n >= 100 && n <= 599 {
+		says.Status = n // a link can carry anything: only a status is shown as one
+	}
+	if says.Path != "" && !strings.HasPrefix(says.Path, "/") {
+		says.Path = ""
+	}
 	v, err := newStoryView(doc, says, c.now())
 	if err != nil {
 		c.problem(w, http.StatusInternalServerError, "The story could not be shown.")

@@ -40,6 +40,11 @@ func (s storySearch) document(ctx context.Context, id string, now time.Time) ([]
 	if warn == nil {
 		warn = io.Discard
 	}
+	// One bound for the whole search, its waits for the store included:
+	// a store that hangs costs a page that long, not a query's timeout per
+	// try.
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
 	st, err := buildStory(ctx, id, storyOptions{Store: s.store, Files: fileSources(s.logs...), Retention: s.retention, Wait: s.wait, Now: now, Timeout: s.timeout}, warn)
 	if err != nil {
 		return nil, false, err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -81,14 +82,41 @@ func parsePaste(text string) pasted {
 		}
 	}
 	if p.Says.Status == 0 {
-		for _, m := range statusPattern.FindAllString(urlPattern.ReplaceAllString(rest, " "), -1) {
-			if n, _ := strconv.Atoi(m); n >= 400 && n <= 599 || n >= 200 && n <= 299 {
-				p.Says.Status = n
-				break
-			}
-		}
+		p.Says.Status = statusIn(urlPattern.ReplaceAllString(rest, " "))
 	}
 	return p
+}
+
+// statusWords are what stands before a status in a ticket's sentence
+// ("returned 502", "failed with 404", "HTTP 503", "status code: 429").
+var statusWords = regexp.MustCompile(`(?i)(status|code|returned|returns|answered|answers|got|get|gave|with|http(/[0-9.]+)?|error|response|responded)\W{0,3}$`)
+
+// statusIn is the status a sentence reports: of the numbers that can be
+// one (2xx, 4xx, 5xx, not a port: host:443), the one a status word stands
+// before or whose reason phrase follows ("502 Bad Gateway"), else the only
+// one; 0 when it cannot tell (an order of 500 units and a 404 are two).
+func statusIn(text string) int {
+	var all, named []int
+	for _, m := range statusPattern.FindAllStringIndex(text, -1) {
+		n, _ := strconv.Atoi(text[m[0]:m[1]])
+		port := m[0] > 1 && text[m[0]-1] == ':' && isAlnum(text[m[0]-2]) // host:443
+		if !(n >= 400 && n <= 599 || n >= 200 && n <= 299) || port {
+			continue
+		}
+		all = append(all, n)
+		before := text[max(0, m[0]-24):m[0]]
+		after := strings.TrimSpace(text[m[1]:min(len(text), m[1]+40)])
+		if reason := http.StatusText(n); statusWords.MatchString(before) || reason != "" && strings.HasPrefix(strings.ToLower(after), strings.ToLower(reason)) {
+			named = append(named, n)
+		}
+	}
+	switch {
+	case len(named) > 0:
+		return named[0]
+	case len(all) == 1:
+		return all[0]
+	}
+	return 0
 }
 
 // envelope is the part of a 360X error envelope the console reads.
@@ -134,4 +162,8 @@ func pathOf(s string) string {
 		return "/"
 	}
 	return clean(u.Path)
+}
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }

@@ -229,7 +229,14 @@ func newStoryView(doc []byte, says claimed, now time.Time) (*storyView, error) {
 	subject := byID[st.ID]
 	v.Verdict = verdict(subject, byID, &st, v.Expired, now)
 	v.Agreement, v.AgreeOK = agreement(says, subject)
-	v.Summary = summary(st.ID, subject)
+	if subject != nil {
+		// The ticket is about what the client got: the outermost request
+		// of the chain, whichever id of it was pasted.
+		client := outermost(subject, byID)
+		v.Summary = summary(client.ID, client)
+	} else {
+		v.Summary = summary(st.ID, nil)
+	}
 	v.Scanned = fmt.Sprintf("%s in %s", plural(int(st.LinesScanned), "line", "lines"), plural(len(st.Files)-len(st.Unreadable), "log", "logs"))
 	if st.BadLines > 0 {
 		v.Scanned += fmt.Sprintf("; %s not JSON", plural(int(st.BadLines), "line was", "lines were"))
@@ -399,6 +406,10 @@ func retentionText(st *docStory, now time.Time) (string, bool) {
 	if st.Issued == nil {
 		return "The id is not a UUIDv7: its age cannot be told from it. The logs are kept " + keep + ".", false
 	}
+	if st.Issued.After(now.Add(futureSlack)) {
+		return fmt.Sprintf("The id is dated %s, in the future: no 360X service with a right clock made it, so it may be forged or mistyped. The logs are kept %s.",
+			st.Issued.UTC().Format("2006-01-02 15:04 UTC"), keep), false
+	}
 	expires := st.Issued.Add(ret)
 	left := expires.Sub(now).Hours() / 24
 	if left <= 0 {
@@ -470,11 +481,7 @@ func verdict(subject *requestView, byID map[string]*requestView, st *docStory, e
 		}
 		caller, leaf = leaf, next
 	}
-	root := subject // the outermost caller, whose start the times count from
-	for seen := map[string]bool{}; byID[root.CalledBy] != nil && !seen[root.ID]; {
-		seen[root.ID] = true
-		root = byID[root.CalledBy]
-	}
+	root := outermost(subject, byID) // whose start the times count from
 	if leaf == subject {
 		switch {
 		case subject.Cause != "":
@@ -483,6 +490,12 @@ func verdict(subject *requestView, byID map[string]*requestView, st *docStory, e
 				cause += fmt.Sprintf(" %s reached no service whose log was searched.", plural(subject.Unreached, "call it made", "calls it made"))
 			}
 			return []string{got, cause}
+		case subject.Status < 500 && root != subject:
+			d := subject.Detail
+			if d == "" {
+				d = subject.Message
+			}
+			return []string{got, fmt.Sprintf("%s refused %s call: %q.", subject.Service, possessive(byID[subject.CalledBy].Service), d), internal(subject, root)}
 		case subject.Status < 500:
 			d := subject.Detail
 			if d == "" {
@@ -510,7 +523,30 @@ func verdict(subject *requestView, byID map[string]*requestView, st *docStory, e
 			cause += fmt.Sprintf(" Its log gives the cause: %s.", strings.TrimSuffix(leaf.Cause, "."))
 		}
 	}
+	if root != subject {
+		return []string{got, cause, internal(subject, root)}
+	}
 	return []string{got, cause}
+}
+
+// outermost is the first request of r's confirmed chain of callers: the
+// client's own.
+func outermost(r *requestView, byID map[string]*requestView) *requestView {
+	for seen := map[string]bool{}; byID[r.CalledBy] != nil && !seen[r.ID]; {
+		seen[r.ID] = true
+		r = byID[r.CalledBy]
+	}
+	return r
+}
+
+// internal says that the id is of a call between 360X services, and what
+// the client whose request it served got.
+func internal(subject, root *requestView) string {
+	s := fmt.Sprintf("This id is of a call between 360X services, made while answering the client's request %s (%s %s)", root.ID, root.Method, root.Path)
+	if root.Status == 0 {
+		return s + ", whose answer no line gives."
+	}
+	return s + fmt.Sprintf(", which got %s: that is what the client saw.", root.answer())
 }
 
 // samePath reports whether two paths are one, escaped or not: the logs

@@ -131,11 +131,22 @@ func buildStory(ctx context.Context, id string, o storyOptions, warn io.Writer) 
 	if isV7 {
 		st.Issued = &issued
 		st.AgeDays = now.Sub(issued).Hours() / 24
-		in := now.Sub(issued) <= retention
-		st.InRetention = &in
+		if issued.After(now.Add(futureSlack)) {
+			// Whether its lines are kept cannot be told: within_retention
+			// is left out.
+			st.Warnings = append(st.Warnings, "the id is dated "+issued.UTC().Format("2006-01-02 15:04:05 UTC")+
+				", in the future: no 360X service with a right clock made it (a forged or mistyped id, or a clock far off)")
+		} else {
+			in := now.Sub(issued) <= retention
+			st.InRetention = &in
+		}
 	}
 	return st, nil
 }
+
+// futureSlack is how far in the future an id's time may be before the
+// story says it cannot be one a service made (clocks differ a little).
+const futureSlack = time.Minute
 
 // fileSources are the log files at paths as sources, for storyOptions.Files.
 func fileSources(paths ...string) []source {
