@@ -178,8 +178,10 @@ func Decode(w http.ResponseWriter, r *http.Request, v any, opts ...Option) error
 	_, err = buf.ReadFrom(http.MaxBytesReader(w, r.Body, o.limit))
 	data := buf.Bytes()
 	if err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return apierror.PayloadTooLarge(o.limit).WithCause(err)
+		if mbe, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			// The limit that stopped the read: Decode's own, or a smaller
+			// one in front (http.MaxBytesHandler).
+			return apierror.PayloadTooLarge(min(mbe.Limit, o.limit)).WithCause(err)
 		}
 		return apierror.Validation("The body could not be read.").WithCause(err)
 	}

@@ -446,3 +446,18 @@ func TestOutsideFindings(t *testing.T) {
 		assert.Equal(t, http.StatusUnsupportedMediaType, err.(*apierror.Error).Status)
 	})
 }
+
+// TestLimitInFrontIsTheOneNamed: behind http.MaxBytesHandler with a
+// smaller limit, the 413 names that limit, not Decode's own.
+func TestLimitInFrontIsTheOneNamed(t *testing.T) {
+	h := http.MaxBytesHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := jsonbody.Decode(w, r, &map[string]any{})
+		e, ok := errors.AsType[*apierror.Error](err)
+		require.True(t, ok, "%v", err)
+		assert.Equal(t, http.StatusRequestEntityTooLarge, e.Status)
+		assert.Contains(t, e.Detail, "10 bytes")
+	}), 10)
+	r := request("application/json", `{"a":"01234567890123"}`)
+	r.ContentLength = -1 // read, not refused from the header
+	h.ServeHTTP(httptest.NewRecorder(), r)
+}

@@ -126,7 +126,14 @@ func (t *tracker) classify(e *apierror.Error, panicked bool) (*apierror.Error, b
 		g.Cause = rerr
 		return g, false
 	}
-	if t.clientGoneErr(e) || (!panicked && t.clientGone()) {
+	// Once the middleware has returned, net/http has canceled the
+	// request's context itself: that says nothing of the client (a
+	// handler behind http.TimeoutHandler returns after the timeout's
+	// answer).
+	t.mu.Lock()
+	finished := t.phase == done
+	t.mu.Unlock()
+	if t.clientGoneErr(e) || (!panicked && !finished && t.clientGone()) {
 		if e.Status == apierror.StatusClientClosedRequest {
 			return e, true
 		}

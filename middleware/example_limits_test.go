@@ -26,7 +26,7 @@ func ExampleErrors_limitsAndTimeouts() {
 	r := chi.NewRouter()
 	r.Use(middleware.Errors(middleware.WithService("offers")))
 	r.Use(chimw.Timeout(2 * time.Second))            // a handler returning ctx.Err(): 504
-	r.Use(httprate.LimitBy(1, time.Minute, byToken)) // 429 + Retry-After until the window resets
+	r.Use(httprate.LimitBy(1, time.Minute, byToken)) // 429 + Retry-After: when a retry passes
 	r.Use(chimw.ThrottleWithOpts(chimw.ThrottleOpts{ // 503
 		Limit: 64, StatusCode: http.StatusServiceUnavailable}))
 	report := middleware.Handle(func(w http.ResponseWriter, r *http.Request) error {

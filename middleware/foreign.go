@@ -73,15 +73,25 @@ func (t *tracker) foreignError(status int, body []byte) *apierror.Error {
 // retryAfter returns the wait before a retry that the limiter's headers
 // give: the time until its window resets (X-RateLimit-Reset) or its
 // Retry-After (seconds or an HTTP date), the sooner of the two when both
-// are there; apierror.DefaultRetryAfter when neither is. httprate, for
-// one, sends its whole window as Retry-After and the real reset beside
-// it.
+// are there; apierror.DefaultRetryAfter when neither is.
+//
+// httprate, for one, sends its whole window W as Retry-After, the end of
+// the current window as X-RateLimit-Reset and its limit L as
+// X-RateLimit-Limit, and counts in a sliding window: past the reset, the
+// window that ended still weighs its count times the share of W not yet
+// elapsed, so a request passes only some time d > W/(2L) after the reset
+// (with the ended window full; sooner with less in it). With a limit
+// given, the wait is the reset plus that: a client that waits it is let
+// through.
 func (t *tracker) retryAfter() time.Duration {
 	h, now := t.w.Header(), t.cfg.now()
 	reset, hasReset := rateLimitReset(h.Get("X-RateLimit-Reset"), now)
 	ra, hasRA := apierror.ParseRetryAfter(h.Get("Retry-After"), now)
 	switch {
 	case hasReset && hasRA:
+		if limit, err := strconv.Atoi(strings.TrimSpace(h.Get("X-RateLimit-Limit"))); err == nil && limit > 0 {
+			return max(reset+ra/time.Duration(2*limit)+time.Millisecond, 0)
+		}
 		return max(min(reset, ra), 0)
 	case hasReset:
 		return reset
@@ -98,7 +108,8 @@ const unixSeconds = 1_000_000_000
 
 // rateLimitReset returns the time until the reset v names, a Unix time in
 // seconds (httprate's) or a number of seconds; at least 0. False when v is
-// not a number.
+// not a number. A Unix time counts to the end of its second: httprate's is
+// its window's end with the fraction cut off.
 func rateLimitReset(v string, now time.Time) (time.Duration, bool) {
 	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 	if err != nil || n < 0 {
@@ -107,7 +118,7 @@ func rateLimitReset(v string, now time.Time) (time.Duration, bool) {
 	if n < unixSeconds {
 		return time.Duration(n) * time.Second, true
 	}
-	return max(time.Unix(n, 0).Sub(now), 0), true
+	return max(time.Unix(n+1, 0).Sub(now), 0), true
 }
 
 // foreignDetail returns a short plain-text 4xx body as the envelope's

@@ -247,7 +247,8 @@ func TestConcurrentMixedPaths(t *testing.T) {
 
 // TestHTTPRateRetryAfterIsTheReset: httprate sends its whole window as
 // Retry-After (60) and the real reset as X-RateLimit-Reset; the envelope
-// and Retry-After say the seconds until the reset.
+// and Retry-After say the seconds until a retry passes: the reset, and the
+// time the ended window still weighs (half the window for a limit of 1).
 func TestHTTPRateRetryAfterIsTheReset(t *testing.T) {
 	s := newStack()
 	r := chi.NewRouter()
@@ -263,29 +264,61 @@ func TestHTTPRateRetryAfterIsTheReset(t *testing.T) {
 	env, _ := s.checkEnvelope(t, resp, body, 429)
 	reset, err := strconv.ParseInt(resp.Header.Get("X-RateLimit-Reset"), 10, 64)
 	require.NoError(t, err, "httprate's reset is passed on")
-	want := int(math.Ceil(time.Unix(reset, 0).Sub(at).Seconds()))
+	// To the end of the reset's second, then half the window over the
+	// limit: httprate's window slides, and the ended one weighs on.
+	want := int(math.Ceil((time.Unix(reset+1, 0).Sub(at) + window/2).Seconds()))
 	got, err := strconv.Atoi(resp.Header.Get("Retry-After"))
 	require.NoError(t, err)
-	assert.InDelta(t, max(want, 1), got, 1, "Retry-After is the time to the reset, not the window")
-	assert.LessOrEqual(t, got, int(window/time.Second))
+	assert.InDelta(t, want, got, 1, "Retry-After is the time until a retry passes, not the window")
+	assert.LessOrEqual(t, got, int(1.5*window.Seconds())+1)
 	assert.Equal(t, fmt.Sprintf("Rate limit exceeded. Retry after %d second%s", got, map[bool]string{true: ".", false: "s."}[got == 1]), env.Error)
+}
+
+// TestHTTPRateRetryAfterIsEnough: a client that waits the Retry-After it
+// was given is let through, although httprate's window slides (the ended
+// window still weighs past its reset).
+func TestHTTPRateRetryAfterIsEnough(t *testing.T) {
+	s := newStack()
+	r := chi.NewRouter()
+	r.Use(s.mw, httprate.LimitBy(2, 2*time.Second, httprate.Key("*")))
+	r.Get("/offers", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "[]") })
+	srv := httptestServer(t, r)
+	for range 2 {
+		resp, _ := do(t, "GET", srv.URL+"/offers", nil)
+		require.Equal(t, 200, resp.StatusCode)
+	}
+	resp, _ := do(t, "GET", srv.URL+"/offers", nil)
+	require.Equal(t, 429, resp.StatusCode)
+	wait, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+	require.NoError(t, err)
+	require.LessOrEqual(t, wait, 4, "the reset (at most 3 s, to the end of its second) and a quarter of the window, rounded up")
+	time.Sleep(time.Duration(wait) * time.Second)
+	resp, _ = do(t, "GET", srv.URL+"/offers", nil)
+	assert.Equal(t, 200, resp.StatusCode, "a retry after %d s", wait)
 }
 
 func TestRateLimitResetForms(t *testing.T) {
 	s := newStack(middleware.WithClock(func() time.Time { return time.Unix(1_800_000_000, 0) }))
 	for _, tc := range []struct {
 		reset, retryAfter, want string
+		limit                   string
 	}{
-		{"1800000007", "60", "7"}, // httprate: Unix seconds, the window as Retry-After
-		{"7", "", "7"},            // seconds from now
-		{"1800000030", "2", "2"},  // the limiter's Retry-After is sooner
-		{"1799999990", "", "1"},   // a reset in the past: at least 1 s
-		{"soon", "", "60"},        // not a number: the default
+		{"1800000007", "60", "9", "60"}, // httprate: its limit too: 0.5 s more for its sliding window
+		{"1800000007", "60", "39", "1"}, // a limit of 1: half the window more
+		{"1800000007", "9", "13", "1"},  // the window, whatever it is, from Retry-After
+		{"1800000007", "60", "8", ""},   // Unix seconds, the window as Retry-After, no limit given
+		{"7", "", "7", ""},              // seconds from now
+		{"1800000030", "2", "2", ""},    // the limiter's Retry-After is sooner
+		{"1799999990", "", "1", ""},     // a reset in the past: at least 1 s
+		{"soon", "", "60", ""},          // not a number: the default
 	} {
 		h := s.mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("X-RateLimit-Reset", tc.reset)
 			if tc.retryAfter != "" {
 				w.Header().Set("Retry-After", tc.retryAfter)
+			}
+			if tc.limit != "" {
+				w.Header().Set("X-RateLimit-Limit", tc.limit)
 			}
 			w.WriteHeader(http.StatusTooManyRequests)
 		}))

@@ -87,7 +87,7 @@ func (t *tracker) logClientGone(o *outcome, cause error) {
 		return
 	}
 	t.requestFields(ev).Int("status", apierror.StatusClientClosedRequest).
-		Str("cause", errorText(cause)).Bool("client_gone", true)
+		Str("cause", withoutQueries(errorText(cause), cause)).Bool("client_gone", true)
 	t.accessFields(ev, o)
 	ev.Msg(apierror.Title(apierror.StatusClientClosedRequest))
 }
@@ -171,10 +171,10 @@ func errorFields(ev *zerolog.Event, rec *errorRecord) {
 		// What code put in a 5xx's title and detail is internal: logged,
 		// never sent.
 		if e.Message != "" && e.Message != rec.env.Message {
-			ev.Str("internal_message", e.Message)
+			ev.Str("internal_message", withoutURLQueries(e.Message))
 		}
 		if e.Detail != "" {
-			ev.Str("internal_detail", e.Detail)
+			ev.Str("internal_detail", withoutURLQueries(e.Detail))
 		}
 	}
 	if e.Cause != nil {
@@ -208,7 +208,48 @@ func withoutQueries(text string, err error) string {
 		}
 		err = ue.Err
 	}
-	return text
+	return withoutURLQueries(text)
+}
+
+// withoutURLQueries cuts the query off every absolute URL in text: one a
+// handler wrote into an error of its own (fmt.Errorf("calling %s", u)), a
+// panic value or a foreign body holds as well.
+func withoutURLQueries(text string) string {
+	if !strings.Contains(text, "://") {
+		return text
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(text, "://")
+		if i < 0 {
+			break
+		}
+		end := i + 3
+		for end < len(text) && !urlEnds(text[end]) {
+			end++
+		}
+		u := text[:end]
+		if q := strings.IndexByte(u[i:], '?'); q >= 0 {
+			frag := ""
+			if h := strings.IndexByte(u[i+q:], '#'); h >= 0 {
+				frag = u[i+q+h:]
+			}
+			u = u[:i+q] + frag
+		}
+		b.WriteString(u)
+		text = text[end:]
+	}
+	b.WriteString(text)
+	return b.String()
+}
+
+// urlEnds reports whether c ends a URL written into a text.
+func urlEnds(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '\r', '"', '\'', '<', '>', '`':
+		return true
+	}
+	return false
 }
 
 // isPanic reports whether err holds a recovered panic.
