@@ -243,6 +243,14 @@ func check(res results, w io.Writer) tally {
 	if rate, ok := get(tput, "req/s", "Throughput/healthz", "Throughput/error"); ok {
 		verdict(tput, rate[1] >= 0.9*rate[0], "%.0f vs %.0f req/s: %.2f x", rate[1], rate[0], rate[1]/rate[0])
 	}
+	// The same at the server level: the demo against the least net/http
+	// server giving the same answers and lines (bench/throughput/minimal).
+	for _, route := range []string{"error", "healthz"} {
+		budget := "server/" + route + ": the demo's time per request <= 1.15 x the minimal server's"
+		if ns, ok := get(budget, "ns/op", "Throughput/"+route, "Throughput/minimal-"+route); ok {
+			verdict(budget, ns[0] <= 1.15*ns[1], "%.0f vs %.0f ns: %.2f x", ns[0], ns[1], ns[0]/ns[1])
+		}
+	}
 	// jsonbody: Decode (which also reads the request's body) against
 	// json.Unmarshal of the same bytes into the same model.
 	for _, body := range []string{"flat", "nested1000", "array"} {

@@ -1,12 +1,13 @@
 // Command throughput measures the demo server under vegeta on loopback:
 // requests per second and latency on an error route (a 404 envelope and
 // its error line) against the same server's /healthz (its access line),
-// in rounds that alternate the order of the routes (ABBA), so that both
-// see the same machine. It prints a
-// table and one `go test -bench` style line per round
-// (BenchmarkThroughput/healthz, BenchmarkThroughput/error, with ns/op
-// and req/s), which bench/budgets reads. It builds the demo and vegeta (a
-// tool of the module, pinned in go.mod) into a temporary directory;
+// and both routes of ./throughput/minimal, the least net/http server giving
+// the same answers and lines, in rounds that turn the order of the four
+// around (ABBA), so that all see the same machine. It prints a table and
+// one `go test -bench` style line per round (BenchmarkThroughput/healthz,
+// /error, /minimal-healthz, /minimal-error, with ns/op and req/s), which
+// bench/budgets reads. It builds the demo, the minimal server and vegeta
+// (a tool of the module, pinned in go.mod) into a temporary directory;
 // nothing is left behind.
 //
 //	go run ./throughput -duration 10s -rounds 10
@@ -70,25 +71,21 @@ func run(root string, duration time.Duration, rounds, workers int) error {
 		return err
 	}
 
-	addr, err := demoproc.FreeAddr()
+	minimal := filepath.Join(tmp, "minimal")
+	if out, err := exec.Command("go", "build", "-o", minimal, "./throughput/minimal").CombinedOutput(); err != nil {
+		return fmt.Errorf("building the minimal server: %v: %s", err, out)
+	}
+
+	base, stop, err := start(tmp, "demo", demo, "-rate-limit", "1000000000/1s", "-log-level", "info")
 	if err != nil {
 		return err
 	}
-	logFile, err := os.Create(filepath.Join(tmp, "demo.log"))
+	defer stop()
+	least, stopLeast, err := start(tmp, "minimal", minimal)
 	if err != nil {
 		return err
 	}
-	defer logFile.Close()
-	srv := exec.Command(demo, "-addr", addr, "-rate-limit", "1000000000/1s", "-log-level", "info")
-	srv.Stdout, srv.Stderr = logFile, logFile
-	if err := srv.Start(); err != nil {
-		return err
-	}
-	defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
-	base := "http://" + addr
-	if err := demoproc.WaitReady(base + "/healthz"); err != nil {
-		return err
-	}
+	defer stopLeast()
 
 	targets := []struct{ name, bench, target, status string }{
 		{"GET /healthz (200)", "healthz", "GET " + base + "/healthz", "200"},
@@ -96,15 +93,17 @@ func run(root string, duration time.Duration, rounds, workers int) error {
 		// costs over a success (the /api/v1 routes add authentication and
 		// the rate limiter, which /healthz does not have).
 		{"GET /no-such-route (404 envelope)", "error", "GET " + base + "/no-such-route", "404"},
+		{"minimal: GET /healthz (200)", "minimal-healthz", "GET " + least + "/healthz", "200"},
+		{"minimal: GET /no-such-route (404 envelope)", "minimal-error", "GET " + least + "/no-such-route", "404"},
 	}
 	reports := make([][]report, len(targets))
 	for round := range rounds {
-		// ABBA: every other round starts with the other route, so that a
-		// machine that slows down (or speeds up) over the run weighs on
-		// both alike.
-		order := []int{0, 1}
+		// ABBA: every other round runs the routes in the other order, so
+		// that a machine that slows down (or speeds up) over the run
+		// weighs on all alike.
+		order := []int{0, 1, 2, 3}
 		if round%2 == 1 {
-			order = []int{1, 0}
+			order = []int{3, 2, 1, 0}
 		}
 		for _, i := range order {
 			t := targets[i]
@@ -138,6 +137,32 @@ func run(root string, duration time.Duration, rounds, workers int) error {
 		}
 	}
 	return nil
+}
+
+// start runs the server bin with args and -addr on a free port, its log
+// in dir, until stop; it returns the server's base URL once it answers.
+func start(dir, name, bin string, args ...string) (base string, stop func(), err error) {
+	addr, err := demoproc.FreeAddr()
+	if err != nil {
+		return "", nil, err
+	}
+	logFile, err := os.Create(filepath.Join(dir, name+".log"))
+	if err != nil {
+		return "", nil, err
+	}
+	srv := exec.Command(bin, append([]string{"-addr", addr}, args...)...)
+	srv.Stdout, srv.Stderr = logFile, logFile
+	if err := srv.Start(); err != nil {
+		logFile.Close()
+		return "", nil, err
+	}
+	stop = func() { _ = srv.Process.Kill(); _ = srv.Wait(); logFile.Close() }
+	base = "http://" + addr
+	if err := demoproc.WaitReady(base + "/healthz"); err != nil {
+		stop()
+		return "", nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return base, stop, nil
 }
 
 func attack(vegeta, target string, duration time.Duration, workers int) (report, error) {
