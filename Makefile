@@ -48,7 +48,7 @@ run-stack: victorialogs ## VictoriaLogs on 127.0.0.1:9428, the demo on 127.0.0.1
 	$(GO) build -o bin/offers-demo ./cmd/offers-demo
 	$(GO) build -o bin/traceid ./cmd/traceid
 	@mkdir -p bin/vlogs-data
-	./bin/victoria-logs -httpListenAddr=127.0.0.1:9428 -storageDataPath=bin/vlogs-data -loggerLevel=ERROR & vl=$$!; \
+	./bin/victoria-logs -httpListenAddr=127.0.0.1:9428 -storageDataPath=bin/vlogs-data -retentionPeriod=30d -loggerLevel=ERROR & vl=$$!; \
 		token="$(TRACEID_TOKEN)"; [ -n "$$token" ] || token=$$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n'); \
 		TRACEID_TOKEN=$$token ./bin/traceid serve -listen 127.0.0.1:8090 -store http://127.0.0.1:9428 & tc=$$!; \
 		trap 'kill $$vl $$tc 2>/dev/null' EXIT INT TERM; \
