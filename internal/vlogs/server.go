@@ -38,8 +38,8 @@ type Server struct {
 	Addr string // host:port of URL
 	Dir  string // its -storageDataPath
 
-	bin  string
-	args []string
+	bin    string
+	args   []string
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when cmd has exited and been waited for
 }
