@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
+	"syscall"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/360x/errkit/internal/vlogs"
+	"github.com/360x/errkit/middleware"
 )
 
 var storeCounts = regexp.MustCompile(`log lines to the store: (\d+) written, (\d+) delivered, (\d+) lost`)
@@ -134,4 +139,42 @@ func TestStoreAbsentForTheWholeRun(t *testing.T) {
 	assert.Zero(t, sd)
 	assert.Equal(t, sw, sl, "every line is reported lost to the store")
 	assert.Contains(t, p.stderr.String(), "connection refused", "the exit names the store's failure")
+}
+
+// TestQuotesPathReachesTheStore: a path of 65,000 '"' used to give a
+// 390 KB line, which VictoriaLogs skipped while answering 200. Now the
+// path is capped and marked as cut, the line stays within
+// middleware.MaxLogLine, and support finds it in the store by its id.
+func TestQuotesPathReachesTheStore(t *testing.T) {
+	store := vlogs.StartForTest(t)
+	d := startDemo(t, "-vlogs-url", store.URL)
+	c, err := net.Dial("tcp", strings.TrimPrefix(d.base, "http://"))
+	require.NoError(t, err)
+	_, err = c.Write([]byte("GET /" + strings.Repeat(`"`, 65000) + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer alice-token\r\nConnection: close\r\n\r\n"))
+	require.NoError(t, err)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	require.NoError(t, err)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	c.Close()
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+	id := resp.Header.Get("X-Request-Id")
+	require.NotEmpty(t, id)
+	require.NoError(t, d.cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, d.cmd.Wait())
+
+	for _, l := range strings.SplitAfter(d.stdout.String(), "\n") {
+		assert.LessOrEqual(t, len(l), middleware.MaxLogLine)
+	}
+	assert.Regexp(t, `log lines to the store: \d+ written, \d+ delivered, 0 lost`, d.stderr.String())
+	var found []map[string]any
+	require.NoError(t, store.Flush())
+	require.NoError(t, vlogs.Query(context.Background(), http.DefaultClient, store.URL, `_time:1h id:"`+id+`"`, func(raw []byte) {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(raw, &m))
+		found = append(found, m)
+	}))
+	require.Len(t, found, 1, "the line is in the store")
+	assert.Contains(t, found[0]["path"], "…[cut from 65001 bytes]")
+	assert.True(t, strings.HasPrefix(found[0]["path"].(string), `/""""`))
 }
