@@ -115,8 +115,8 @@ type Writer struct {
 	// goroutine ends only when, closed, none is left, so that no line is
 	// put in the buffer after it has emptied it.
 	state atomic.Int64
-	done   chan struct{} // closed when the writing goroutine has finished
-	once   sync.Once
+	done  chan struct{} // closed when the writing goroutine has finished
+	once  sync.Once
 
 	written, delivered, dropped, failed atomic.Int64
 	reportedDrops                       int64 // the writing goroutine's: drops already told
