@@ -35,7 +35,7 @@ CHROMIUM      ?= /usr/bin/chromium
 # The console's token for make run-stack; a random one when unset.
 TRACEID_TOKEN ?=
 
-.PHONY: help run run-stack victorialogs chromium screenshots apidiff apicheck api-snapshot docs test lint fuzz bench loadtest
+.PHONY: help run run-stack run-cluster victorialogs chromium screenshots apidiff apicheck api-snapshot docs test lint fuzz bench loadtest
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
@@ -53,6 +53,24 @@ run-stack: victorialogs ## VictoriaLogs on 127.0.0.1:9428, the demo on 127.0.0.1
 		TRACEID_TOKEN=$$token ./bin/traceid serve -listen 127.0.0.1:8090 -store http://127.0.0.1:9428 & tc=$$!; \
 		trap 'kill $$vl $$tc 2>/dev/null' EXIT INT TERM; \
 		echo "support console: http://127.0.0.1:8090/  token: $$token"; \
+		./bin/offers-demo -vlogs-url http://127.0.0.1:9428 $(ARGS)
+
+# The cluster: two storage nodes, each a plain VictoriaLogs, and a front node
+# that spreads the lines over them and asks both at every query; the demo
+# ships to the front node, and traceid -store http://127.0.0.1:9428 asks it.
+# The nodes run in a session of their own (setsid), so that Ctrl-C reaches
+# the demo only. Then the front node gets 2 s to pass on the last lines:
+# VictoriaLogs 1.52.1 drops, at SIGTERM, the lines a front node still holds
+# (up to a second's worth), instead of sending them; then the storage nodes
+# stop (docs/operations.md).
+run-cluster: victorialogs ## VictoriaLogs as a cluster on loopback (storage nodes :9491 and :9492, front node :9428) and the demo shipping to the front node
+	$(GO) build -o bin/offers-demo ./cmd/offers-demo
+	@mkdir -p bin/vlcluster
+	setsid ./bin/victoria-logs -httpListenAddr=127.0.0.1:9491 -storageDataPath=bin/vlcluster/storage-1 -retentionPeriod=30d -loggerLevel=ERROR & s1=$$!; \
+		setsid ./bin/victoria-logs -httpListenAddr=127.0.0.1:9492 -storageDataPath=bin/vlcluster/storage-2 -retentionPeriod=30d -loggerLevel=ERROR & s2=$$!; \
+		setsid ./bin/victoria-logs -httpListenAddr=127.0.0.1:9428 -storageDataPath=bin/vlcluster/front -retentionPeriod=30d -storageNode=127.0.0.1:9491,127.0.0.1:9492 -loggerLevel=ERROR & fr=$$!; \
+		trap 'sleep 2; kill $$fr 2>/dev/null; wait $$fr; kill $$s1 $$s2 2>/dev/null; wait' EXIT; \
+		trap 'exit 130' INT TERM; \
 		./bin/offers-demo -vlogs-url http://127.0.0.1:9428 $(ARGS)
 
 victorialogs: ## install VictoriaLogs into bin/ (the go command builds it)

@@ -178,3 +178,46 @@ func TestQuotesPathReachesTheStore(t *testing.T) {
 	assert.Contains(t, found[0]["path"], "…[cut from 65001 bytes]")
 	assert.True(t, strings.HasPrefix(found[0]["path"].(string), `/""""`))
 }
+
+// TestShipsToTheCluster: the demo ships to the front node of a cluster of
+// two storage nodes; support finds the 502 and the pricing call behind it
+// through the front node, whichever node holds each line.
+func TestShipsToTheCluster(t *testing.T) {
+	c := vlogs.StartClusterForTest(t, 2)
+	d := startDemo(t, "-vlogs-url", c.Front.URL)
+	var ids []string
+	for range 5 {
+		resp, body := d.do(t, call{method: "GET", path: "/api/v1/participant/offers/1003/quote", token: "alice-token"})
+		ids = append(ids, checkEnvelope(t, resp, body, http.StatusBadGateway))
+	}
+	require.NoError(t, d.cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, d.cmd.Wait(), "exit 0")
+	assert.Regexp(t, `log lines to the store: (\d+) written, (\d+) delivered, 0 lost`, d.stderr.String())
+
+	for _, id := range ids {
+		var found []map[string]any
+		query := `_time:1h (id:"` + id + `" OR client_request_id:"` + id + `")`
+		require.Eventually(t, func() bool {
+			found = nil
+			_ = c.Flush()
+			err := vlogs.Query(context.Background(), http.DefaultClient, c.Front.URL, query, func(raw []byte) {
+				var m map[string]any
+				if json.Unmarshal(raw, &m) == nil {
+					found = append(found, m)
+				}
+			})
+			return err == nil && len(found) >= 3
+		}, 10*time.Second, 100*time.Millisecond)
+		services := map[any]int{}
+		for _, l := range found {
+			services[l["service"]]++
+		}
+		assert.Equal(t, map[any]int{"offers": 2, "pricing": 1}, services, id)
+	}
+	var per []int64
+	for _, s := range c.Storage {
+		n := linesInStore(t, s)
+		per = append(per, n)
+	}
+	t.Logf("lines per storage node: %v", per)
+}

@@ -145,6 +145,19 @@ func (s *Server) start() error {
 // data, after [Server.Stop] or [Server.Kill].
 func (s *Server) Restart() error { return s.start() }
 
+// running reports whether the process has been started and not exited.
+func (s *Server) running() bool {
+	if s.exited == nil {
+		return false
+	}
+	select {
+	case <-s.exited:
+		return false
+	default:
+		return true
+	}
+}
+
 // Flush makes what was inserted searchable at once.
 func (s *Server) Flush() error {
 	resp, err := http.Get(s.URL + "/internal/force_flush")
@@ -159,7 +172,7 @@ func (s *Server) Flush() error {
 // then writes what it holds in memory to disk. It waits for the exit, at
 // most 10 s, then kills it.
 func (s *Server) Stop() {
-	if s.cmd == nil || s.cmd.Process == nil {
+	if !s.running() {
 		return
 	}
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
@@ -175,7 +188,7 @@ func (s *Server) Stop() {
 // acknowledged but not yet written to disk (at most
 // -inmemoryDataFlushInterval, 5 s by default) is lost.
 func (s *Server) Kill() {
-	if s.cmd == nil || s.cmd.Process == nil {
+	if !s.running() {
 		return
 	}
 	_ = s.cmd.Process.Kill()
