@@ -96,7 +96,7 @@ func run(cfg *config, stdout, stderr io.Writer, signals <-chan os.Signal) error 
 		// to the store (counted, reported at exit), never a line of
 		// stdout nor an answer.
 		var err error
-		shipper, err = vlogs.NewShipper(cfg.vlogsURL, 250*time.Millisecond)
+		shipper, err = vlogs.NewShipper(cfg.vlogsURL, 250*time.Millisecond, vlogs.WithShipBuffer(cfg.vlogsBuffer))
 		if err != nil {
 			return fmt.Errorf("-vlogs-url: %w", err)
 		}
