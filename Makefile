@@ -27,6 +27,8 @@ TRACECOUNT    ?= 5
 TRACEID_BENCH_DIR ?= $(or $(TMPDIR),/tmp)/errkit-traceid-bench
 LOADTIME_RECONCILE ?= 30s
 LOADRATE      ?= 240
+# Lines the scale benchmark of the log store ships to a loopback cluster.
+SCALELINES    ?= 20000000
 # package:FuzzTarget pairs that `make fuzz` runs, each for FUZZTIME.
 FUZZ_TARGETS  := jsonbody:FuzzDecode jsonbody:FuzzDecodeLikeEncodingJSON apierror:FuzzAppendJSON apierror:FuzzRenderer apierror:FuzzParseEnvelope apierror:FuzzReadResponse middleware:FuzzSanitizeRequestID cmd/traceid:FuzzScan cmd/traceid:FuzzParsePaste
 
@@ -123,7 +125,7 @@ fuzz: ## run each fuzz target for FUZZTIME (default 30s); findings land in testd
 # for traceid and grep), each running every stack once: a slow spell of the
 # shared machine then touches all stacks alike, rather than the ten runs of
 # one.
-bench: ## benchmarks vs chi, hlog, echo and a naive writer, traceid vs grep, the demo under vegeta; then the budgets (exit 1 on a miss; see BENCHMARKS.md)
+bench: victorialogs ## benchmarks vs chi, hlog, echo and a naive writer, traceid vs grep, the demo under vegeta, the log store at scale; then the budgets (exit 1 on a miss; see BENCHMARKS.md)
 	mkdir -p bench/out
 	cd bench && $(GO) test -c -o out/bench.test . && for i in $$(seq $(BENCHCOUNT)); do \
 		./out/bench.test -test.run='^$$' -test.bench='Happy|Error|Panic' -test.benchmem -test.benchtime=$(BENCHTIME) -test.timeout=60m || exit 1; \
@@ -138,5 +140,6 @@ bench: ## benchmarks vs chi, hlog, echo and a naive writer, traceid vs grep, the
 		./bench/out/jsonbody.test -test.run='^$$' -test.bench=Decode -test.benchmem -test.benchtime=$(BENCHTIME) || exit 1; \
 	done | tee bench/out/jsonbody.txt
 	cd bench && $(GO) run ./throughput -duration $(LOADTIME) -rounds $(LOADROUNDS) | tee out/throughput.txt
+	VICTORIALOGS_BIN=$(CURDIR)/bin/victoria-logs $(GO) run ./tools/vlscale -lines $(SCALELINES) | tee bench/out/vlscale.txt
 	cd bench && cat out/bench.txt out/parallel.txt out/jsonbody.txt > out/all.txt && $(GO) run $(BENCHSTAT) out/all.txt | tee out/benchstat.txt
 	cd bench && $(GO) run ./budgets out/bench.txt out/parallel.txt out/traceid.txt out/jsonbody.txt out/throughput.txt | tee out/budgets.txt
