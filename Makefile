@@ -50,7 +50,7 @@ run-stack: victorialogs ## VictoriaLogs on 127.0.0.1:9428, the demo on 127.0.0.1
 	$(GO) build -o bin/offers-demo ./cmd/offers-demo
 	$(GO) build -o bin/traceid ./cmd/traceid
 	@mkdir -p bin/vlogs-data
-	./bin/victoria-logs -httpListenAddr=127.0.0.1:9428 -storageDataPath=bin/vlogs-data -retentionPeriod=30d -loggerLevel=ERROR & vl=$$!; \
+	./bin/victoria-logs -httpListenAddr=127.0.0.1:9428 -storageDataPath=bin/vlogs-data -retentionPeriod=30d -inmemoryDataFlushInterval=1s -loggerLevel=ERROR & vl=$$!; \
 		token="$(TRACEID_TOKEN)"; [ -n "$$token" ] || token=$$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n'); \
 		TRACEID_TOKEN=$$token ./bin/traceid serve -listen 127.0.0.1:8090 -store http://127.0.0.1:9428 & tc=$$!; \
 		trap 'kill $$vl $$tc 2>/dev/null' EXIT INT TERM; \
@@ -68,8 +68,8 @@ run-stack: victorialogs ## VictoriaLogs on 127.0.0.1:9428, the demo on 127.0.0.1
 run-cluster: victorialogs ## VictoriaLogs as a cluster on loopback (storage nodes :9491 and :9492, front node :9428) and the demo shipping to the front node
 	$(GO) build -o bin/offers-demo ./cmd/offers-demo
 	@mkdir -p bin/vlcluster
-	setsid ./bin/victoria-logs -httpListenAddr=127.0.0.1:9491 -storageDataPath=bin/vlcluster/storage-1 -retentionPeriod=30d -loggerLevel=ERROR & s1=$$!; \
-		setsid ./bin/victoria-logs -httpListenAddr=127.0.0.1:9492 -storageDataPath=bin/vlcluster/storage-2 -retentionPeriod=30d -loggerLevel=ERROR & s2=$$!; \
+	setsid ./bin/victoria-logs -httpListenAddr=127.0.0.1:9491 -storageDataPath=bin/vlcluster/storage-1 -retentionPeriod=30d -inmemoryDataFlushInterval=1s -loggerLevel=ERROR & s1=$$!; \
+		setsid ./bin/victoria-logs -httpListenAddr=127.0.0.1:9492 -storageDataPath=bin/vlcluster/storage-2 -retentionPeriod=30d -inmemoryDataFlushInterval=1s -loggerLevel=ERROR & s2=$$!; \
 		setsid ./bin/victoria-logs -httpListenAddr=127.0.0.1:9428 -storageDataPath=bin/vlcluster/front -retentionPeriod=30d -storageNode=127.0.0.1:9491,127.0.0.1:9492 -loggerLevel=ERROR & fr=$$!; \
 		trap 'sleep 2; kill $$fr 2>/dev/null; wait $$fr; kill $$s1 $$s2 2>/dev/null; wait' EXIT; \
 		trap 'exit 130' INT TERM; \

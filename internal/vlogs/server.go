@@ -31,6 +31,13 @@ const Retention = 30 * 24 * time.Hour
 // RetentionFlag is the VictoriaLogs flag that keeps lines for [Retention].
 const RetentionFlag = "-retentionPeriod=30d"
 
+// FlushFlag makes VictoriaLogs write what it has acknowledged to disk
+// every second, its minimum: killed (SIGKILL, a crash), it loses what it
+// has not written. With its default of 5 s, a store killed after 8 s of
+// 2,000 lines a second had lost 7.9 s of them; with 1 s, 2.1 s
+// (RELIABILITY.md). The project starts every VictoriaLogs with it.
+const FlushFlag = "-inmemoryDataFlushInterval=1s"
+
 // Server is a VictoriaLogs process on loopback, for tests and the demo
 // stack: a single node, a storage node or a cluster's front node.
 type Server struct {
@@ -93,7 +100,8 @@ func FreeAddr() (string, error) {
 }
 
 // Start starts bin on a free loopback port with its data in dir, keeping
-// lines for [Retention], and waits until it answers. extra are further
+// lines for [Retention] and writing them to disk every second
+// ([FlushFlag]), and waits until it answers. extra are further
 // flags, such as -storageNode=host:port for a cluster's front node.
 func Start(bin, dir string, extra ...string) (*Server, error) {
 	addr, err := FreeAddr()
@@ -105,7 +113,7 @@ func Start(bin, dir string, extra ...string) (*Server, error) {
 
 // StartOn is [Start] on a given address.
 func StartOn(bin, dir, addr string, extra ...string) (*Server, error) {
-	args := append([]string{"-httpListenAddr=" + addr, "-storageDataPath=" + dir, RetentionFlag, "-loggerLevel=ERROR"}, extra...)
+	args := append([]string{"-httpListenAddr=" + addr, "-storageDataPath=" + dir, RetentionFlag, FlushFlag, "-loggerLevel=ERROR"}, extra...)
 	s := &Server{URL: "http://" + addr, Addr: addr, Dir: dir, bin: bin, args: args}
 	if err := s.start(); err != nil {
 		return nil, err

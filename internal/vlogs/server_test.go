@@ -35,6 +35,9 @@ func TestMakefileKeeps30Days(t *testing.T) {
 		if strings.Contains(line, "victoria-logs -") || strings.Contains(line, "$(VL) -") {
 			starts++
 			assert.Contains(t, line, vlogs.RetentionFlag, line)
+			if !strings.Contains(line, "-storageNode=") { // a front node keeps nothing
+				assert.Contains(t, line, vlogs.FlushFlag, line)
+			}
 		}
 	}
 	assert.Positive(t, starts, "the Makefile starts VictoriaLogs")
