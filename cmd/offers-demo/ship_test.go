@@ -135,6 +135,7 @@ func TestStoreAbsentForTheWholeRun(t *testing.T) {
 	written, delivered, _ := p.counts(t)
 	assert.Equal(t, written, delivered)
 	sw, sd, sl := p.storeReport(t)
+	t.Logf("stdout %d lines; store: %d written, %d delivered, %d lost", written, sw, sd, sl)
 	assert.EqualValues(t, written, sw)
 	assert.Zero(t, sd)
 	assert.Equal(t, sw, sl, "every line is reported lost to the store")
