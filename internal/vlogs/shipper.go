@@ -100,8 +100,8 @@ type ShipOption func(*Shipper)
 // WithShipBuffer sets how many bytes of lines the Shipper holds; the
 // default is [DefaultShipBuffer]. Values below [MaxStoreLine] are raised
 // to it.
-func WithShipBuffer(bytes int) ShipOption {
-	return func(s *Shipper) { s.limit = max(bytes, MaxStoreLine) }
+func WithShipBuffer(n int) ShipOption {
+	return func(s *Shipper) { s.limit = max(n, MaxStoreLine) }
 }
 
 // WithShipTimeout sets how long a request to the store may take before it
@@ -290,6 +290,9 @@ func (s *Shipper) send(ctx context.Context, b *batch) bool {
 		if err == nil {
 			s.settle(b, &s.st.Delivered)
 			return true
+		}
+		if ctx.Err() != nil {
+			return false // Close gave up: the store's last failure stays the one to tell
 		}
 		s.mu.Lock()
 		s.lastErr = err
