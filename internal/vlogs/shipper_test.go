@@ -50,8 +50,12 @@ func load(s *vlogs.Shipper, service string, n, rate int, at func(i int)) {
 }
 
 // checkExact: every line written is in the store or counted as lost,
-// exactly, and none is there twice.
-func checkExact(t *testing.T, srv *vlogs.Server, service string, s *vlogs.Shipper, written int) vlogs.ShipStats {
+// exactly. Unless mayRepeat, none is there twice: a batch is sent twice
+// only when the store took it and its answer was lost (a store stopped
+// while answering, or answering after the timeout, which a loaded
+// machine can make happen), so the tests where that cannot be ruled out
+// say so.
+func checkExact(t *testing.T, srv *vlogs.Server, service string, s *vlogs.Shipper, written int, mayRepeat bool) vlogs.ShipStats {
 	t.Helper()
 	st := s.Stats()
 	n, u := storeCount(t, srv, service)
@@ -61,14 +65,17 @@ func checkExact(t *testing.T, srv *vlogs.Server, service string, s *vlogs.Shippe
 	assert.Zero(t, st.Pending, "nothing pending after Close")
 	assert.Equal(t, st.Written, st.Delivered+st.Lost(), "counts add up")
 	assert.Equal(t, st.Written, u+st.Lost(), "the store's lines plus the reported loss are the lines written")
-	assert.Equal(t, st.Delivered, n, "the store holds what was delivered, once")
+	assert.Equal(t, st.Delivered, u, "the store holds every line delivered")
+	if !mayRepeat {
+		assert.Equal(t, u, n, "the store holds each line once")
+	}
 	return st
 }
 
 func fastShipper(t *testing.T, url string, opts ...vlogs.ShipOption) *vlogs.Shipper {
 	t.Helper()
 	s, err := vlogs.NewShipper(url, 100*time.Millisecond,
-		append([]vlogs.ShipOption{vlogs.WithShipBackoff(50*time.Millisecond, 300*time.Millisecond), vlogs.WithShipTimeout(time.Second)}, opts...)...)
+		append([]vlogs.ShipOption{vlogs.WithShipBackoff(50*time.Millisecond, 300*time.Millisecond), vlogs.WithShipTimeout(5 * time.Second)}, opts...)...)
 	require.NoError(t, err)
 	return s
 }
@@ -100,7 +107,7 @@ func TestShipperStoreDownAtStart(t *testing.T) {
 		}
 	})
 	require.NoError(t, closeWithin(t, s, 10*time.Second))
-	st := checkExact(t, srv, "downatstart", s, 4000)
+	st := checkExact(t, srv, "downatstart", s, 4000, false)
 	assert.Zero(t, st.Lost(), "the buffer held the outage")
 	assert.Positive(t, st.Retries)
 }
@@ -139,7 +146,7 @@ func TestShipperStoreKilledMidLoad(t *testing.T) {
 		}
 	})
 	require.NoError(t, closeWithin(t, s, 10*time.Second))
-	st := checkExact(t, srv, "killed", s, 6000)
+	st := checkExact(t, srv, "killed", s, 6000, true)
 	assert.Positive(t, st.Retries)
 }
 
@@ -157,7 +164,7 @@ func TestShipperSlowStore(t *testing.T) {
 	load(s, "slow", 8000, 4000, nil)
 	assert.Less(t, time.Since(start), 3*time.Second, "writes do not wait for the store")
 	require.ErrorIs(t, closeWithin(t, s, 10*time.Second), vlogs.ErrLinesLost)
-	st := checkExact(t, srv, "slow", s, 8000)
+	st := checkExact(t, srv, "slow", s, 8000, false)
 	assert.Positive(t, st.Dropped, "a 512 KiB buffer cannot hold 2 s of a slow store")
 }
 
@@ -170,7 +177,7 @@ func TestShipperHungStore(t *testing.T) {
 	proxy, err := vlogs.NewFaultProxy(srv.URL)
 	require.NoError(t, err)
 	defer proxy.Close()
-	s := fastShipper(t, proxy.URL, vlogs.WithShipBuffer(512<<10))
+	s := fastShipper(t, proxy.URL, vlogs.WithShipBuffer(512<<10), vlogs.WithShipTimeout(time.Second))
 	load(s, "hung", 8000, 2000, func(i int) {
 		switch i {
 		case 1000:
@@ -180,7 +187,7 @@ func TestShipperHungStore(t *testing.T) {
 		}
 	})
 	require.ErrorIs(t, closeWithin(t, s, 10*time.Second), vlogs.ErrLinesLost)
-	st := checkExact(t, srv, "hung", s, 8000)
+	st := checkExact(t, srv, "hung", s, 8000, true)
 	assert.Positive(t, st.Dropped)
 	assert.Positive(t, st.Retries)
 }
@@ -203,7 +210,7 @@ func TestShipperStoreAnswers500(t *testing.T) {
 		}
 	})
 	require.NoError(t, closeWithin(t, s, 10*time.Second))
-	st := checkExact(t, srv, "fail500", s, 6000)
+	st := checkExact(t, srv, "fail500", s, 6000, false)
 	assert.Zero(t, st.Lost())
 	assert.Positive(t, st.Retries)
 }
@@ -218,6 +225,6 @@ func TestShipperRejectsTooLongLines(t *testing.T) {
 	_, _ = s.Write([]byte(long))
 	_, _ = s.Write([]byte(`{"service":"toolong","seq":2,"message":"short"}` + "\n"))
 	require.ErrorIs(t, closeWithin(t, s, 5*time.Second), vlogs.ErrLinesLost)
-	st := checkExact(t, srv, "toolong", s, 2)
+	st := checkExact(t, srv, "toolong", s, 2, false)
 	assert.EqualValues(t, 1, st.Rejected)
 }
