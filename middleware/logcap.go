@@ -28,10 +28,12 @@ const (
 	capCode     = 256
 	capUpID     = 256
 	capUpPath   = 2 << 10
-	capStack    = 16 << 10
+	capStack    = 12 << 10
 	// calls: maxCalls ids of MaxClientRequestID printable bytes, each at
 	// most twice as long escaped, plus quotes and commas.
 	capCalls = maxCalls * (2*MaxClientRequestID + 3)
+	// call_tokens: maxCalls tokens of 32 hex digits; call_token: one.
+	capCallTokens = maxCalls*(32+3) + 32 + 2
 	// capFixed is what the other fields take at most: names, quotes, the
 	// level, time, id, status, trace and span ids, counts, flags.
 	capFixed = 1 << 10

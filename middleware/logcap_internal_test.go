@@ -14,7 +14,7 @@ import (
 // with the fixed fields, stay within MaxLogLine.
 func TestLogLineCapsAddUp(t *testing.T) {
 	sum := capMethod + capPath + MaxClientRequestID*2 + capMessage + capDetail + capMessage /* internal_message */ +
-		capInternal + capCause + capCode + capUpID + capUpPath + capStack + capCalls + capFixed
+		capInternal + capCause + capCode + capUpID + capUpPath + capStack + capCalls + capCallTokens + capFixed
 	assert.LessOrEqual(t, sum, MaxLogLine-4<<10, "room left for the service's own fields")
 	assert.Less(t, MaxLogLine, 256<<10, "below VictoriaLogs' limit")
 }
