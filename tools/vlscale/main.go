@@ -67,7 +67,8 @@ func run(n, storage, lookups, fileLookups int, dir, traceid string) error {
 			return fmt.Errorf("building traceid: %v: %s", err, out)
 		}
 	}
-	c, err := vlogs.StartCluster(bin, filepath.Join(dir, "cluster"), storage)
+	// count_uniq over every id takes more than the default 30 s.
+	c, err := vlogs.StartCluster(bin, filepath.Join(dir, "cluster"), storage, "-search.maxQueryDuration=10m")
 	if err != nil {
 		return err
 	}
@@ -163,11 +164,13 @@ func run(n, storage, lookups, fileLookups int, dir, traceid string) error {
 		}
 	}
 	ingested := time.Since(t0)
-	distinct, err := countDistinct(c.Front.URL)
-	if err != nil {
-		return err
+	distinct := "distinct ids not counted: "
+	if d, err := countDistinct(c.Front.URL); err != nil {
+		distinct += err.Error()
+	} else {
+		distinct = strconv.FormatInt(d, 10) + " distinct ids"
 	}
-	fmt.Printf("lines: %d (%.0f bytes a line, %.2f GB), %d chains sampled; lost to the store: %d; in the store: %d (%d distinct ids)\n",
+	fmt.Printf("lines: %d (%.0f bytes a line, %.2f GB), %d chains sampled; lost to the store: %d; in the store: %d (%s)\n",
 		n, float64(bytes)/float64(n), float64(bytes)/1e9, len(sample), lost, inStore, distinct)
 	fmt.Printf("ingestion: shipped in %.1f s, searchable in %.1f s: %.0f lines/s (generation, files and shipping on the same machine)\n",
 		shipped.Seconds(), ingested.Seconds(), float64(n)/ingested.Seconds())
