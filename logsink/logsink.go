@@ -26,6 +26,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -109,8 +110,13 @@ type Writer struct {
 
 	lines  chan *[]byte
 	closed chan struct{} // closed by Close: no more lines are taken
-	done   chan struct{} // closed when the writing goroutine has finished
-	once   sync.Once
+	// state is closedBit once Close has begun, plus the number of Writes
+	// between their look at it and their hand-over of a line: the writing
+	// goroutine ends only when, closed, none is left, so that no line is
+	// put in the buffer after it has emptied it.
+	state atomic.Int64
+	done  chan struct{} // closed when the writing goroutine has finished
+	once  sync.Once
 
 	written, delivered, dropped, failed atomic.Int64
 	reportedDrops                       int64 // the writing goroutine's: drops already told
@@ -146,12 +152,12 @@ func New(dst io.Writer, opts ...Option) *Writer {
 // for room in the buffer, or for Close.
 func (w *Writer) Write(p []byte) (int, error) {
 	w.written.Add(1)
-	select {
-	case <-w.closed:
+	if w.state.Add(1)&closedBit != 0 {
+		w.state.Add(-1)
 		w.dropped.Add(1)
 		return len(p), nil
-	default:
 	}
+	defer w.state.Add(-1)
 	bp := bufPool.Get().(*[]byte)
 	*bp = append((*bp)[:0], p...)
 	if w.mode == Drop {
@@ -172,8 +178,12 @@ func (w *Writer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// closedBit is set in Writer.state by Close.
+const closedBit = 1 << 62
+
 // run is the writing goroutine: it writes the lines in order until Close,
-// then what is left in the buffer.
+// then what is left in the buffer, including the lines of Writes that
+// were under way when Close began.
 func (w *Writer) run() {
 	defer close(w.done)
 	for {
@@ -186,7 +196,19 @@ func (w *Writer) run() {
 				case bp := <-w.lines:
 					w.deliver(bp)
 				default:
-					return
+					if w.state.Load() == closedBit {
+						// No Write is under way and none will start: what
+						// is in the buffer now is the last of it.
+						for {
+							select {
+							case bp := <-w.lines:
+								w.deliver(bp)
+							default:
+								return
+							}
+						}
+					}
+					runtime.Gosched()
 				}
 			}
 		}
@@ -256,7 +278,10 @@ func (w *Writer) Stats() Stats {
 // Dropped + Failed. Close does not close the destination; calling it again
 // waits again.
 func (w *Writer) Close(ctx context.Context) error {
-	w.once.Do(func() { close(w.closed) })
+	w.once.Do(func() {
+		w.state.Or(closedBit)
+		close(w.closed)
+	})
 	select {
 	case <-w.done:
 		return nil

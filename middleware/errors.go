@@ -52,9 +52,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		// lost if the request's context has a zerolog logger (hlog).
 		rec := errorRecord{err: e, env: env}
 		if ev := zerolog.Ctx(r.Context()).WithLevel(levelFor(env.StatusCode)); ev != nil {
-			ev.Str("id", env.ID).Str("method", r.Method).Str("path", env.Path).Int("status", env.StatusCode)
+			ev.Str("id", env.ID).Str("method", capped(r.Method, capMethod)).Str("path", capped(env.Path, capPath)).Int("status", env.StatusCode)
 			errorFields(ev, &rec)
-			ev.Msg(env.Message)
+			ev.Msg(capped(env.Message, capMessage))
 		}
 		return
 	}

@@ -76,7 +76,7 @@ func (t *tracker) logError(o *outcome) {
 		ev.Bool("committed", true)
 	}
 	t.accessFields(ev, o)
-	ev.Msg(rec.env.Message)
+	ev.Msg(capped(rec.env.Message, capMessage))
 }
 
 // logClientGone writes the one info line of a request whose client went
@@ -87,7 +87,7 @@ func (t *tracker) logClientGone(o *outcome, cause error) {
 		return
 	}
 	t.requestFields(ev).Int("status", apierror.StatusClientClosedRequest).
-		Str("cause", withoutQueries(errorText(cause), cause)).Bool("client_gone", true)
+		Str("cause", capped(withoutQueries(errorText(cause), cause), capCause)).Bool("client_gone", true)
 	t.accessFields(ev, o)
 	ev.Msg(apierror.Title(apierror.StatusClientClosedRequest))
 }
@@ -142,11 +142,11 @@ func (t *tracker) logAside(rec *errorRecord) {
 	}
 	t.requestFields(ev).Int("status", rec.err.StatusCode())
 	errorFields(ev, rec)
-	ev.Msg(rec.aside)
+	ev.Msg(capped(rec.aside, capMessage))
 }
 
 func (t *tracker) requestFields(ev *zerolog.Event) *zerolog.Event {
-	ev.Str("id", t.id).Str("method", t.orig.Method).Str("path", t.path)
+	ev.Str("id", t.id).Str("method", capped(t.orig.Method, capMethod)).Str("path", capped(t.path, capPath))
 	if t.traceID != "" {
 		ev.Str("trace_id", t.traceID).Str("span_id", t.spanID)
 	}
@@ -162,34 +162,34 @@ func (t *tracker) requestFields(ev *zerolog.Event) *zerolog.Event {
 func errorFields(ev *zerolog.Event, rec *errorRecord) {
 	e := rec.err
 	if e.Code != "" {
-		ev.Str("code", string(e.Code))
+		ev.Str("code", capped(string(e.Code), capCode))
 	}
 	if rec.env.Error != "" {
-		ev.Str("detail", rec.env.Error)
+		ev.Str("detail", capped(rec.env.Error, capDetail))
 	}
 	if e.StatusCode() >= 500 {
 		// What code put in a 5xx's title and detail is internal: logged,
 		// never sent.
 		if e.Message != "" && e.Message != rec.env.Message {
-			ev.Str("internal_message", withoutURLQueries(e.Message))
+			ev.Str("internal_message", capped(withoutURLQueries(e.Message), capMessage))
 		}
 		if e.Detail != "" {
-			ev.Str("internal_detail", withoutURLQueries(e.Detail))
+			ev.Str("internal_detail", capped(withoutURLQueries(e.Detail), capInternal))
 		}
 	}
 	if e.Cause != nil {
-		ev.Str("cause", withoutQueries(errorText(e.Cause), e.Cause))
+		ev.Str("cause", capped(withoutQueries(errorText(e.Cause), e.Cause), capCause))
 		if up := upstream(e.Cause); up != nil {
-			ev.Str("upstream_id", up.ID).Int("upstream_status", up.StatusCode).Str("upstream_path", up.Path)
+			ev.Str("upstream_id", capped(up.ID, capUpID)).Int("upstream_status", up.StatusCode).Str("upstream_path", capped(up.Path, capUpPath))
 		}
 	}
 	if rec.foreign {
 		ev.Bool("foreign", true)
 	}
 	if rec.stack != nil {
-		ev.Bytes("stack", rec.stack)
+		ev.Bytes("stack", capped(rec.stack, capStack))
 	} else if p, ok := errors.AsType[*PanicError](e); ok && p.Stack != nil {
-		ev.Bytes("stack", p.Stack)
+		ev.Bytes("stack", capped(p.Stack, capStack))
 	}
 }
 
@@ -305,7 +305,7 @@ func (t *tracker) logGoroutinePanic(p *PanicError, asError bool) {
 	if ev == nil {
 		return
 	}
-	t.requestFields(ev).Str("cause", p.Error()).Bytes("stack", p.Stack).Bool("goroutine", true).
+	t.requestFields(ev).Str("cause", capped(p.Error(), capCause)).Bytes("stack", capped(p.Stack, capStack)).Bool("goroutine", true).
 		Msg("panic in a goroutine of the request")
 }
 

@@ -26,6 +26,7 @@ type config struct {
 	logFull      logsink.Mode      // what logging does when the log's destination cannot keep up
 	logBuffer    int               // lines the log's buffer holds
 	vlogsURL     string            // a VictoriaLogs server the log is also shipped to, if any
+	vlogsBuffer  int               // bytes of lines held for the store
 	tokens       map[string]string // token -> participant
 	rateLimit    rateLimit
 	pricingURL   string // empty: start the embedded pricing service
@@ -58,6 +59,7 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 		logFull      = fs.String("log-full", "drop", "when the log's destination cannot keep up: drop lines (counted) or block requests (OFFERS_LOG_FULL)")
 		logBuffer    = fs.String("log-buffer", "8192", "lines the log's buffer holds, 1 or more (OFFERS_LOG_BUFFER)")
 		vlogsURL     = fs.String("vlogs-url", "", "if set, also ship the log's JSON lines to this VictoriaLogs server, e.g. http://127.0.0.1:9428 (OFFERS_VLOGS_URL)")
+		vlogsBuffer  = fs.String("vlogs-buffer", "32", "MiB of lines held for the store while it is slow or down, 1 or more (OFFERS_VLOGS_BUFFER)")
 		tokens       = fs.String("tokens", defaultTokens, "bearer tokens as token=participant,... (OFFERS_TOKENS)")
 		rate         = fs.String("rate-limit", "60/1m", "requests per window per token, as N/duration (OFFERS_RATE_LIMIT)")
 		pricing      = fs.String("pricing-url", "", "pricing service base URL; empty starts the embedded one (OFFERS_PRICING_URL)")
@@ -121,6 +123,12 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	}
 
 	c.vlogsURL, _ = value("vlogs-url", "OFFERS_VLOGS_URL", *vlogsURL)
+	v, where = value("vlogs-buffer", "OFFERS_VLOGS_BUFFER", *vlogsBuffer)
+	mib, err := strconv.Atoi(v)
+	if err != nil || mib < 1 || mib > 1<<14 {
+		return nil, bad(where, v, errors.New("want a whole number of MiB, 1 to 16384"))
+	}
+	c.vlogsBuffer = mib << 20
 
 	v, where = value("log-buffer", "OFFERS_LOG_BUFFER", *logBuffer)
 	if c.logBuffer, err = strconv.Atoi(v); err != nil || c.logBuffer < 1 {

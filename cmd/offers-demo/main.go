@@ -21,6 +21,7 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -69,6 +70,9 @@ func countError(ev middleware.ErrorEvent) { errorsByStatus.Add(strconv.Itoa(ev.S
 // logSinkStats is the log's counts for the debug endpoint.
 var logSinkStats atomic.Pointer[logsink.Writer]
 
+// shipperStats is the store's counts for the debug endpoint, with -vlogs-url.
+var shipperStats atomic.Pointer[vlogs.Shipper]
+
 // run serves until the first signal on signals, then shuts down within
 // cfg.shutdown: in-flight requests get the grace to finish, then every
 // connection is closed. A second signal exits at once.
@@ -78,27 +82,32 @@ func run(cfg *config, stdout, stderr io.Writer, signals <-chan os.Signal) error 
 	// answer. Formatting for a terminal happens behind the buffer, off the
 	// requests' path.
 	var dst io.Writer = stdout
-	closeShipper := func(context.Context) error { return nil }
 	if cfg.logFormat == "console" {
 		// Colours only for a person at a terminal, not in a file or a pipe.
 		dst = zerolog.ConsoleWriter{Out: stdout, TimeFormat: "15:04:05.000", NoColor: !isTerminal(stdout)}
 	}
+	sink := logsink.New(dst, logsink.WithMode(cfg.logFull), logsink.WithBuffer(cfg.logBuffer), logsink.WithErrorReport(stderr))
+	lines := destinations{sink}
+	var shipper *vlogs.Shipper
 	if cfg.vlogsURL != "" {
-		// The JSON lines also go to the log store, behind the buffer: a
-		// store that is slow or down costs lines, not answers.
-		shipper, err := vlogs.NewShipper(cfg.vlogsURL, 250*time.Millisecond)
+		// The JSON lines also go to the log store, a destination of its
+		// own beside stdout, not behind it: its own buffer, retries and
+		// counts, so that a store that is slow, hung or down costs lines
+		// to the store (counted, reported at exit), never a line of
+		// stdout nor an answer.
+		var err error
+		shipper, err = vlogs.NewShipper(cfg.vlogsURL, 250*time.Millisecond, vlogs.WithShipBuffer(cfg.vlogsBuffer))
 		if err != nil {
 			return fmt.Errorf("-vlogs-url: %w", err)
 		}
-		dst = io.MultiWriter(dst, shipper)
-		closeShipper = shipper.Close
+		lines = append(lines, shipper)
+		shipperStats.Store(shipper)
 	}
-	sink := logsink.New(dst, logsink.WithMode(cfg.logFull), logsink.WithBuffer(cfg.logBuffer), logsink.WithErrorReport(stderr))
 	logSinkStats.Store(sink)
 	// Millisecond timestamps in UTC, like the envelope's, so support can
 	// line a log line up with what a client received; a hook, not
 	// zerolog's process-wide TimeFieldFormat.
-	base := zerolog.New(sink).Level(cfg.logLevel).Hook(logsink.Timestamp(nil))
+	base := zerolog.New(lines).Level(cfg.logLevel).Hook(logsink.Timestamp(nil))
 	logger := base.With().Str("service", "offers").Logger()
 
 	// A closed stdout (a log collector that died) must cost log lines,
@@ -214,12 +223,50 @@ func run(cfg *config, stdout, stderr io.Writer, signals <-chan os.Signal) error 
 	}
 	flushCtx, cancelFlush := context.WithDeadline(context.Background(), flushBy)
 	defer cancelFlush()
-	_ = sink.Close(flushCtx)
-	_ = closeShipper(flushCtx)
+	// Both destinations get the same time, at once: a stuck stdout costs
+	// the store nothing, nor the other way round. The store gets at least
+	// a second, for a retry or two.
+	var closing sync.WaitGroup
+	closing.Go(func() { _ = sink.Close(flushCtx) })
+	if shipper != nil {
+		closing.Go(func() {
+			ctx, cancel := context.WithDeadline(context.Background(), later(flushBy, time.Now().Add(time.Second)))
+			defer cancel()
+			if err := shipper.Close(ctx); err != nil {
+				fmt.Fprintln(stderr, "offers-demo: "+err.Error())
+			}
+		})
+	}
+	closing.Wait()
 	st := sink.Stats()
 	fmt.Fprintf(stderr, "offers-demo: log lines: %d written, %d delivered, %d lost (%d dropped, %d refused by the destination, %d not flushed)\n",
 		st.Written, st.Delivered, st.Written-st.Delivered, st.Dropped, st.Failed, st.Written-st.Delivered-st.Lost())
+	if shipper != nil {
+		ss := shipper.Stats()
+		fmt.Fprintf(stderr, "offers-demo: log lines to the store: %d written, %d delivered, %d lost (%d dropped, %d rejected, %d abandoned at exit); %d requests, %d retries\n",
+			ss.Written, ss.Delivered, ss.Lost(), ss.Dropped, ss.Rejected, ss.Abandoned, ss.Attempts, ss.Retries)
+	}
 	return nil
+}
+
+// destinations hands each log line to every destination of the log. Each
+// copies the line into a buffer of its own and returns at once (a
+// logsink.Writer, a vlogs.Shipper), so that none waits for another, and
+// none fails.
+type destinations []io.Writer
+
+func (d destinations) Write(p []byte) (int, error) {
+	for _, w := range d {
+		_, _ = w.Write(p)
+	}
+	return len(p), nil
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // errShutdown is the cause of the requests' contexts when the grace ran out.
@@ -300,6 +347,14 @@ func init() {
 		}
 		st := w.Stats()
 		return map[string]int64{"written": st.Written, "delivered": st.Delivered, "dropped": st.Dropped, "failed": st.Failed, "lost": st.Lost()}
+	}))
+	expvar.Publish("store_lines", expvar.Func(func() any {
+		s := shipperStats.Load()
+		if s == nil {
+			return nil
+		}
+		st := s.Stats()
+		return map[string]int64{"written": st.Written, "delivered": st.Delivered, "dropped": st.Dropped, "rejected": st.Rejected, "abandoned": st.Abandoned, "pending": st.Pending, "lost": st.Lost()}
 	}))
 	expvar.Publish("goroutines", expvar.Func(func() any { return runtime.NumGoroutine() }))
 	expvar.Publish("rss_bytes", expvar.Func(func() any { return rssBytes() }))

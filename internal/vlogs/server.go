@@ -1,12 +1,17 @@
 package vlogs
 
 import (
+	"bufio"
+	"context"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
 )
 
@@ -14,11 +19,36 @@ import (
 // and for make run-stack.
 const Module = "github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@v1.52.1"
 
+// Retention is how long every VictoriaLogs this project starts keeps a
+// line: the 30 days the contract promises a client that support can find
+// its request. VictoriaLogs' own default is 7 days. [RetentionFlag] is the
+// same value as the flag that sets it; the Makefile passes that flag to
+// every VictoriaLogs it starts (a test checks it), and [StoreRetention]
+// reads a running server's setting, so that traceid's retention verdict
+// can be checked against the store's.
+const Retention = 30 * 24 * time.Hour
+
+// RetentionFlag is the VictoriaLogs flag that keeps lines for [Retention].
+const RetentionFlag = "-retentionPeriod=30d"
+
+// FlushFlag makes VictoriaLogs write what it has acknowledged to disk
+// every second, its minimum: killed (SIGKILL, a crash), it loses what it
+// has not written. With its default of 5 s, a store killed after 8 s of
+// 2,000 lines a second had lost 7.9 s of them; with 1 s, 2.1 s
+// (RELIABILITY.md). The project starts every VictoriaLogs with it.
+const FlushFlag = "-inmemoryDataFlushInterval=1s"
+
 // Server is a VictoriaLogs process on loopback, for tests and the demo
-// stack.
+// stack: a single node, a storage node or a cluster's front node.
 type Server struct {
-	URL string // base URL, http://127.0.0.1:port
-	cmd *exec.Cmd
+	URL  string // base URL, http://127.0.0.1:port
+	Addr string // host:port of URL
+	Dir  string // its -storageDataPath
+
+	bin    string
+	args   []string
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when cmd has exited and been waited for
 }
 
 // Binary returns the path of the victoria-logs binary: $VICTORIALOGS_BIN,
@@ -58,32 +88,82 @@ func isFile(p string) bool {
 	return err == nil && fi.Mode().IsRegular()
 }
 
-// Start starts bin on a free loopback port with its data in dir, and waits
-// until it answers.
-func Start(bin, dir string) (*Server, error) {
+// FreeAddr returns a loopback host:port that was free a moment ago.
+func FreeAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	addr := ln.Addr().String()
 	_ = ln.Close()
-	cmd := exec.Command(bin, "-httpListenAddr="+addr, "-storageDataPath="+dir, "-loggerLevel=ERROR")
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting VictoriaLogs: %w", err)
+	return addr, nil
+}
+
+// Start starts bin on a free loopback port with its data in dir, keeping
+// lines for [Retention] and writing them to disk every second
+// ([FlushFlag]), and waits until it answers. extra are further
+// flags, such as -storageNode=host:port for a cluster's front node.
+func Start(bin, dir string, extra ...string) (*Server, error) {
+	addr, err := FreeAddr()
+	if err != nil {
+		return nil, err
 	}
-	s := &Server{URL: "http://" + addr, cmd: cmd}
+	return StartOn(bin, dir, addr, extra...)
+}
+
+// StartOn is [Start] on a given address.
+func StartOn(bin, dir, addr string, extra ...string) (*Server, error) {
+	args := append([]string{"-httpListenAddr=" + addr, "-storageDataPath=" + dir, RetentionFlag, FlushFlag, "-loggerLevel=ERROR"}, extra...)
+	s := &Server{URL: "http://" + addr, Addr: addr, Dir: dir, bin: bin, args: args}
+	if err := s.start(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) start() error {
+	s.cmd = exec.Command(s.bin, s.args...)
+	if err := s.cmd.Start(); err != nil {
+		return fmt.Errorf("starting VictoriaLogs: %w", err)
+	}
+	exited := make(chan struct{})
+	s.exited = exited
+	go func(cmd *exec.Cmd) { _ = cmd.Wait(); close(exited) }(s.cmd)
 	deadline := time.Now().Add(15 * time.Second)
+	client := &http.Client{Timeout: time.Second}
 	for time.Now().Before(deadline) {
-		if resp, err := http.Get(s.URL + "/health"); err == nil {
+		select {
+		case <-exited:
+			return fmt.Errorf("VictoriaLogs exited at start (%s %v)", s.bin, s.args)
+		default:
+		}
+		if resp, err := client.Get(s.URL + "/health"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return s, nil
+				return nil
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	s.Stop()
-	return nil, fmt.Errorf("VictoriaLogs did not answer on %s within 15 s", addr)
+	return fmt.Errorf("VictoriaLogs did not answer on %s within 15 s", s.Addr)
+}
+
+// Restart starts the process again, on the same address with the same
+// data, after [Server.Stop] or [Server.Kill].
+func (s *Server) Restart() error { return s.start() }
+
+// running reports whether the process has been started and not exited.
+func (s *Server) running() bool {
+	if s.exited == nil {
+		return false
+	}
+	select {
+	case <-s.exited:
+		return false
+	default:
+		return true
+	}
 }
 
 // Flush makes what was inserted searchable at once.
@@ -96,8 +176,83 @@ func (s *Server) Flush() error {
 	return nil
 }
 
-// Stop ends the process.
+// Stop ends the process as an operator would, with SIGTERM: VictoriaLogs
+// then writes what it holds in memory to disk. It waits for the exit, at
+// most 10 s, then kills it.
 func (s *Server) Stop() {
+	if !s.running() {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+	}
+}
+
+// Kill ends the process with SIGKILL, as a crash would: what it had
+// acknowledged but not yet written to disk (at most
+// -inmemoryDataFlushInterval, 5 s by default) is lost.
+func (s *Server) Kill() {
+	if !s.running() {
+		return
+	}
 	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
+	<-s.exited
+}
+
+// StoreRetention reads the -retentionPeriod of the VictoriaLogs server at
+// base from its /metrics page (VictoriaLogs' default, 7 days, when the flag
+// is not set). In a cluster, ask a storage node: they keep the lines, and
+// a front node's own setting does not apply to them.
+func StoreRetention(ctx context.Context, client *http.Client, base string) (time.Duration, error) {
+	u, err := parseBase(base)
+	if err != nil {
+		return 0, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.JoinPath("/metrics").String(), nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("the store answered %s for /metrics", resp.Status)
+	}
+	const prefix = `flag{name="retentionPeriod", value="`
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if v, ok := strings.CutPrefix(line, prefix); ok {
+			v, _, _ = strings.Cut(v, `"`)
+			return ParseRetention(v)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("the store's /metrics does not show its retentionPeriod")
+}
+
+// ParseRetention reads a VictoriaLogs -retentionPeriod value: a number with
+// a suffix s, h, d, w, M (31 days) or y (365 days), or without one, months.
+func ParseRetention(v string) (time.Duration, error) {
+	units := map[byte]time.Duration{'s': time.Second, 'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour, 'M': 31 * 24 * time.Hour, 'y': 365 * 24 * time.Hour}
+	num, unit := v, 31*24*time.Hour
+	if n := len(v); n > 0 {
+		if u, ok := units[v[n-1]]; ok {
+			num, unit = v[:n-1], u
+		}
+	}
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil || f <= 0 {
+		return 0, fmt.Errorf("%q is not a VictoriaLogs retention period", v)
+	}
+	return time.Duration(f * float64(unit)), nil
 }
