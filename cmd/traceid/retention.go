@@ -1,16 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"errors"
-	"fmt"
 	"net/http"
-	"net/url"
-	"regexp"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/360x/errkit/internal/vlogs"
 )
 
 // defaultRetention is how long the logs are taken to be kept when
@@ -24,129 +19,14 @@ type storeRetention struct {
 	Setting string // as the store states it, for example -retentionPeriod=30d
 }
 
-// flagLine is a line of VictoriaLogs' /metrics that states one of its
-// flags, defaults included:
-//
-//	flag{name="retentionPeriod", value="30d", is_set="true"} 1
-var flagLine = regexp.MustCompile(`^flag\{name="([^"]*)", value="([^"]*)"`)
-
 // readStoreRetention asks the VictoriaLogs server at base for its
-// -retentionPeriod (its /metrics page lists every flag's value). A
-// cluster's front node (one with -storageNode) keeps nothing itself: the
-// storage nodes it names are asked in turn, and the shortest of their
-// retentions is the store's. An error says why the retention could not be
-// read.
+// -retentionPeriod (vlogs.ReadRetention: a cluster's is the shortest of its
+// storage nodes'). An error says why the retention could not be read.
 func readStoreRetention(ctx context.Context, client *http.Client, base string) (storeRetention, error) {
-	flags, err := storeFlags(ctx, client, base)
-	if err != nil {
-		return storeRetention{}, err
-	}
-	if nodes := strings.TrimSpace(flags["storageNode"]); nodes != "" {
-		var shortest storeRetention
-		for _, node := range strings.Split(nodes, ",") {
-			node = strings.TrimSpace(node)
-			u := node
-			if !strings.Contains(u, "://") {
-				u = "http://" + u
-			}
-			nf, err := storeFlags(ctx, client, u)
-			if err != nil {
-				return storeRetention{}, fmt.Errorf("storage node %s of the cluster: %w", node, err)
-			}
-			r, err := retentionOf(nf)
-			if err != nil {
-				return storeRetention{}, fmt.Errorf("storage node %s of the cluster: %w", node, err)
-			}
-			if shortest.Setting == "" || r.Period < shortest.Period {
-				shortest = storeRetention{Period: r.Period, Setting: r.Setting + " on storage node " + node}
-			}
-		}
-		return shortest, nil
-	}
-	return retentionOf(flags)
+	r, err := vlogs.ReadRetention(ctx, client, base)
+	return storeRetention{Period: r.Period, Setting: r.Flag}, err
 }
-
-func retentionOf(flags map[string]string) (storeRetention, error) {
-	v, ok := flags["retentionPeriod"]
-	if !ok {
-		return storeRetention{}, errors.New("its /metrics page names no retentionPeriod flag")
-	}
-	d, err := parseVMDuration(v)
-	if err != nil {
-		return storeRetention{}, fmt.Errorf("its -retentionPeriod %q: %w", v, err)
-	}
-	return storeRetention{Period: d, Setting: "-retentionPeriod=" + v}, nil
-}
-
-// storeFlags reads the flags a VictoriaLogs server states on /metrics.
-func storeFlags(ctx context.Context, client *http.Client, base string) (map[string]string, error) {
-	u, err := parseStoreURL(base)
-	if err != nil {
-		return nil, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.JoinPath("/metrics").String(), nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("its /metrics answered %s", resp.Status)
-	}
-	flags := map[string]string{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		if m := flagLine.FindSubmatch(sc.Bytes()); m != nil {
-			flags[string(m[1])] = string(m[2])
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	return flags, nil
-}
-
-func parseStoreURL(base string) (*url.URL, error) {
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%q is not an http(s) URL of a VictoriaLogs server", base)
-	}
-	return u, nil
-}
-
-// vmUnits are the suffixes of a VictoriaMetrics duration flag such as
-// -retentionPeriod; a number without one counts months (31 days, as
-// VictoriaMetrics counts them).
-var vmUnits = map[string]time.Duration{
-	"ms": time.Millisecond, "s": time.Second, "m": time.Minute, "h": time.Hour,
-	"d": 24 * time.Hour, "w": 7 * 24 * time.Hour, "M": 31 * 24 * time.Hour, "y": 365 * 24 * time.Hour,
-}
-
-var vmPart = regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d|w|M|y)`)
 
 // parseVMDuration parses a VictoriaMetrics duration: "30d", "1y", "2w3d",
 // "12h", or a plain number of months ("1").
-func parseVMDuration(s string) (time.Duration, error) {
-	if f, err := strconv.ParseFloat(s, 64); err == nil && f > 0 {
-		return time.Duration(f * float64(vmUnits["M"])), nil
-	}
-	var total time.Duration
-	rest := s
-	for rest != "" {
-		m := vmPart.FindStringSubmatch(rest)
-		if m == nil {
-			return 0, fmt.Errorf("not a duration such as 30d")
-		}
-		f, _ := strconv.ParseFloat(m[1], 64)
-		total += time.Duration(f * float64(vmUnits[m[2]]))
-		rest = rest[len(m[0]):]
-	}
-	if total <= 0 {
-		return 0, fmt.Errorf("not a duration above 0")
-	}
-	return total, nil
-}
+func parseVMDuration(s string) (time.Duration, error) { return vlogs.ParseRetention(s) }

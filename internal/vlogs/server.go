@@ -1,16 +1,12 @@
 package vlogs
 
 import (
-	"bufio"
-	"context"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -201,58 +197,4 @@ func (s *Server) Kill() {
 	}
 	_ = s.cmd.Process.Kill()
 	<-s.exited
-}
-
-// StoreRetention reads the -retentionPeriod of the VictoriaLogs server at
-// base from its /metrics page (VictoriaLogs' default, 7 days, when the flag
-// is not set). In a cluster, ask a storage node: they keep the lines, and
-// a front node's own setting does not apply to them.
-func StoreRetention(ctx context.Context, client *http.Client, base string) (time.Duration, error) {
-	u, err := parseBase(base)
-	if err != nil {
-		return 0, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.JoinPath("/metrics").String(), nil)
-	if err != nil {
-		return 0, err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("the store answered %s for /metrics", resp.Status)
-	}
-	const prefix = `flag{name="retentionPeriod", value="`
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if v, ok := strings.CutPrefix(line, prefix); ok {
-			v, _, _ = strings.Cut(v, `"`)
-			return ParseRetention(v)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return 0, err
-	}
-	return 0, fmt.Errorf("the store's /metrics does not show its retentionPeriod")
-}
-
-// ParseRetention reads a VictoriaLogs -retentionPeriod value: a number with
-// a suffix s, h, d, w, M (31 days) or y (365 days), or without one, months.
-func ParseRetention(v string) (time.Duration, error) {
-	units := map[byte]time.Duration{'s': time.Second, 'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour, 'M': 31 * 24 * time.Hour, 'y': 365 * 24 * time.Hour}
-	num, unit := v, 31*24*time.Hour
-	if n := len(v); n > 0 {
-		if u, ok := units[v[n-1]]; ok {
-			num, unit = v[:n-1], u
-		}
-	}
-	f, err := strconv.ParseFloat(num, 64)
-	if err != nil || f <= 0 {
-		return 0, fmt.Errorf("%q is not a VictoriaLogs retention period", v)
-	}
-	return time.Duration(f * float64(unit)), nil
 }

@@ -18,7 +18,8 @@ import (
 // line for Retention, as its own /metrics page says.
 func TestStartedStoreKeeps30Days(t *testing.T) {
 	srv := vlogs.StartForTest(t)
-	got, err := vlogs.StoreRetention(context.Background(), http.DefaultClient, srv.URL)
+	r, err := vlogs.ReadRetention(context.Background(), http.DefaultClient, srv.URL)
+	got := r.Period
 	require.NoError(t, err)
 	assert.Equal(t, vlogs.Retention, got)
 	assert.Equal(t, 30*24*time.Hour, got)
