@@ -63,8 +63,8 @@ run-stack: victorialogs ## VictoriaLogs on 127.0.0.1:9428, the demo on 127.0.0.1
 # The nodes run in a session of their own (setsid), so that Ctrl-C reaches
 # the demo only. Then the front node gets 2 s to pass on the last lines:
 # VictoriaLogs 1.52.1 drops, at SIGTERM, the lines a front node still holds
-# (up to a second's worth), instead of sending them; then the storage nodes
-# stop (docs/operations.md).
+# (all it took while no storage node was up), instead of sending them; then
+# the storage nodes stop (docs/operations.md).
 run-cluster: victorialogs ## VictoriaLogs as a cluster on loopback (storage nodes :9491 and :9492, front node :9428) and the demo shipping to the front node
 	$(GO) build -o bin/offers-demo ./cmd/offers-demo
 	@mkdir -p bin/vlcluster

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -50,6 +51,9 @@ func buildStory(ctx context.Context, id string, o storyOptions, warn io.Writer) 
 	if err != nil {
 		return nil, err
 	}
+	// The search is tried again while it waits for the store: a warning
+	// is said once, not once a try.
+	warn = &onceWriter{w: warn, said: map[string]bool{}}
 	if o.Timeout <= 0 {
 		o.Timeout = 30 * time.Second
 	}
@@ -155,4 +159,22 @@ func fileSources(paths ...string) []source {
 		out[i] = fileSource(p)
 	}
 	return out
+}
+
+// onceWriter passes each distinct line written to it on once; it may be
+// written to from several goroutines.
+type onceWriter struct {
+	mu   sync.Mutex
+	w    io.Writer
+	said map[string]bool
+}
+
+func (o *onceWriter) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.said[string(p)] {
+		return len(p), nil
+	}
+	o.said[string(p)] = true
+	return o.w.Write(p)
 }

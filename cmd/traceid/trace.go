@@ -392,7 +392,11 @@ func traceWith(cfg scanConfig, id string, sources []source, w window, warn io.Wr
 		fail := func(src source, err error) {
 			unreadable[src.name] = true
 			st.Unreadable = append(st.Unreadable, src.name)
-			fmt.Fprintf(warn, "traceid: could not read %s (its lines before the error are used): %v\n", src.name, err)
+			if c := perSource[src.name]; c != nil && c[0] > 0 {
+				fmt.Fprintf(warn, "traceid: could not read %s (its lines before the error are used): %v\n", src.name, err)
+			} else {
+				fmt.Fprintf(warn, "traceid: could not read %s: %v\n", src.name, err)
+			}
 		}
 		countOf := func(src source) *[2]int64 { // lines scanned, bad lines
 			if perSource[src.name] == nil {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -105,4 +107,18 @@ func mustRead(path string) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// TestAFailingStoreIsNamedOnce: while traceid waits for a store that
+// fails, it says so once, not once a try, and claims no lines it did not
+// read.
+func TestAFailingStoreIsNamedOnce(t *testing.T) {
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "cannot connect to storage node", http.StatusBadGateway)
+	}))
+	t.Cleanup(failing.Close)
+	var out, errOut bytes.Buffer
+	assert.Equal(t, 2, run([]string{"-wait", "1s", "-store", failing.URL, newID()}, nil, &out, &errOut))
+	assert.Equal(t, 1, strings.Count(errOut.String(), "could not read "+failing.URL), errOut.String())
+	assert.NotContains(t, errOut.String(), "its lines before the error are used")
 }
