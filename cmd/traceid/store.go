@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -137,4 +138,40 @@ func normalize(raw []byte) (out []byte, where string) {
 		return raw, where
 	}
 	return out, where
+}
+
+// maxLossNotes bounds the losses a story names.
+const maxLossNotes = 8
+
+// lossesAround are what the store's own loss lines (vlogs.LossMessage,
+// which a vlogs.Shipper sends after lines of a service did not reach the
+// store) say of the time at: for an id no line has, that its lines may be
+// among those lost, and where else to look. A store that cannot say is a
+// note of its own.
+func lossesAround(ctx context.Context, client *http.Client, base string, at, now time.Time) []string {
+	q := fmt.Sprintf(`_time:[%s, %s] %s:*`, at.Add(-time.Minute).UTC().Format(time.RFC3339),
+		now.Add(time.Minute).UTC().Format(time.RFC3339), vlogs.LostLines)
+	var notes []string
+	err := vlogs.Query(ctx, client, base, q, func(raw []byte) {
+		var m map[string]string
+		if json.Unmarshal(raw, &m) != nil || len(notes) >= maxLossNotes {
+			return
+		}
+		from, err1 := time.Parse(time.RFC3339Nano, m["lost_from"])
+		to, err2 := time.Parse(time.RFC3339Nano, m["lost_to"])
+		if err1 != nil || err2 != nil || at.Before(from.Add(-time.Second)) || at.After(to.Add(time.Second)) {
+			return
+		}
+		svc := m["service"]
+		if svc == "" {
+			svc = "a service that does not name itself"
+		}
+		notes = append(notes, fmt.Sprintf("the store says %s lines of %s were lost on the way to it between %s and %s (%s); this id was issued at %s, within that time: its lines may be among them, so look in %s own log",
+			m[vlogs.LostLines], svc, from.UTC().Format("15:04:05.000"), to.UTC().Format("15:04:05.000 UTC"), m["lost_reason"],
+			at.UTC().Format("15:04:05.000"), possessive(svc)))
+	})
+	if err != nil {
+		return []string{fmt.Sprintf("could not ask the store whether lines were lost around this id's time: %v", err)}
+	}
+	return notes
 }

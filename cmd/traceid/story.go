@@ -127,6 +127,10 @@ func buildStory(ctx context.Context, id string, o storyOptions, warn io.Writer) 
 	if paused {
 		st.WaitedMS = max(time.Since(start).Milliseconds(), 1)
 	}
+	if len(st.Order) == 0 && o.Store != "" && isV7 {
+		// No line has the id: was a service's log losing lines then?
+		warnings = append(warnings, lossesAround(ctx, &http.Client{Timeout: o.Timeout}, o.Store, issued, now)...)
+	}
 
 	st.Retention = retention.String()
 	st.RetentionFrom = from

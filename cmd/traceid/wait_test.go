@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -121,4 +122,33 @@ func TestAFailingStoreIsNamedOnce(t *testing.T) {
 	assert.Equal(t, 2, run([]string{"-wait", "1s", "-store", failing.URL, newID()}, nil, &out, &errOut))
 	assert.Equal(t, 1, strings.Count(errOut.String(), "could not read "+failing.URL), errOut.String())
 	assert.NotContains(t, errOut.String(), "its lines before the error are used")
+}
+
+// TestLostLinesAreNamed: an id no line has, issued while a service's
+// Shipper was losing lines, is answered with what the store's loss line
+// says: its lines may be among them, and where else to look. An id of
+// another time is not.
+func TestLostLinesAreNamed(t *testing.T) {
+	store := startStore(t)
+	now := time.Now().UTC()
+	from, to := now.Add(-20*time.Second), now.Add(-5*time.Second)
+	marker := fmt.Sprintf(`{"time":%q,"service":"offers","level":"warn","message":%q,%q:2870,"lost_from":%q,"lost_to":%q,"lost_reason":"the buffer was full: the store was down or slow"}`+"\n",
+		now.Format(time.RFC3339Nano), vlogs.LossMessage, vlogs.LostLines, from.Format(time.RFC3339Nano), to.Format(time.RFC3339Nano))
+	shipper, err := vlogs.NewShipper(store.URL, time.Hour)
+	require.NoError(t, err)
+	_, _ = shipper.Write([]byte(marker))
+	require.NoError(t, shipper.Close(context.Background()))
+	require.NoError(t, store.Flush())
+
+	lost := apierror.NewIDAt(now.Add(-10 * time.Second))
+	var out, errOut bytes.Buffer
+	assert.Equal(t, 1, run([]string{"-wait", "0", "-store", store.URL, lost}, nil, &out, &errOut))
+	assert.Contains(t, out.String()+errOut.String(), "the store says 2870 lines of offers were lost on the way to it")
+	assert.Contains(t, out.String()+errOut.String(), "look in offers' own log")
+
+	out.Reset()
+	errOut.Reset()
+	other := apierror.NewIDAt(now.Add(-time.Hour))
+	assert.Equal(t, 1, run([]string{"-wait", "0", "-store", store.URL, other}, nil, &out, &errOut))
+	assert.NotContains(t, out.String()+errOut.String(), "were lost")
 }

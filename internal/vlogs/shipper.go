@@ -3,11 +3,14 @@ package vlogs
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -65,15 +68,97 @@ type Shipper struct {
 	closed   bool
 	st       ShipStats
 	lastErr  error
-	wake     chan struct{} // a full batch is waiting, or Close began
-	stop     chan struct{} // closed when Close gives up: abandon what is left
-	done     chan struct{} // closed when the sending goroutine has ended
+	losses   map[string]*loss // lines lost since the last marker, by service
+	wake     chan struct{}    // a full batch is waiting, or Close began
+	stop     chan struct{}    // closed when Close gives up: abandon what is left
+	done     chan struct{}    // closed when the sending goroutine has ended
 	stopOnce sync.Once
 }
 
 type batch struct {
 	buf   []byte
 	lines int64
+}
+
+// loss is a run of a service's lines that did not reach the store: the
+// Shipper tells the store of it, in a line of that service's stream
+// (LossMessage, with LostLines, lost_from, lost_to and lost_reason), with
+// the first line it ships after them, so that support searching the store
+// for an id of that time learns that its lines may be among them.
+type loss struct {
+	lines    int64
+	from, to time.Time
+	reasons  map[string]bool
+}
+
+// LossMessage is the message of the line a Shipper sends to the store in
+// a service's stream after lines of it were lost on the way (dropped or
+// rejected); LostLines names its count field.
+const (
+	LossMessage = "log lines lost on the way to the store"
+	LostLines   = "lost_lines"
+)
+
+// noteLossLocked records that line was lost, for why.
+func (s *Shipper) noteLossLocked(line []byte, why string) {
+	svc := fieldOf(line, "service")
+	if s.losses == nil {
+		s.losses = map[string]*loss{}
+	}
+	l := s.losses[svc]
+	now := time.Now()
+	if l == nil {
+		if len(s.losses) >= maxLossServices {
+			return // counted all the same; the marker names the services it can
+		}
+		l = &loss{from: now, reasons: map[string]bool{}}
+		s.losses[svc] = l
+	}
+	l.lines++
+	l.to = now
+	l.reasons[why] = true
+}
+
+// maxLossServices bounds the services a Shipper keeps losses for.
+const maxLossServices = 64
+
+// fieldOf is the value of the string field name of a JSON line, found
+// without decoding it ("" when it has none, or an escaped one); at most
+// 128 bytes of it.
+func fieldOf(line []byte, name string) string {
+	key := []byte(`"` + name + `":"`)
+	i := bytes.Index(line, key)
+	if i < 0 {
+		return ""
+	}
+	v := line[i+len(key):]
+	j := bytes.IndexByte(v, '"')
+	if j < 0 || bytes.IndexByte(v[:j], '\\') >= 0 {
+		return ""
+	}
+	return string(v[:min(j, 128)])
+}
+
+// lossLinesLocked are the marker lines of the losses so far.
+func (s *Shipper) lossLinesLocked() []byte {
+	var out []byte
+	now := time.Now().UTC().Format("2006-01-02T15:04:05.000Z07:00")
+	for svc, l := range s.losses {
+		reasons := make([]string, 0, len(l.reasons))
+		for r := range l.reasons {
+			reasons = append(reasons, r)
+		}
+		sort.Strings(reasons)
+		m := map[string]any{"time": now, "level": "warn", "message": LossMessage, LostLines: l.lines,
+			"lost_from": l.from.UTC().Format(time.RFC3339Nano), "lost_to": l.to.UTC().Format(time.RFC3339Nano),
+			"lost_reason": strings.Join(reasons, "; ")}
+		if svc != "" {
+			m["service"] = svc
+		}
+		b, _ := json.Marshal(m)
+		out = append(append(out, b...), '\n')
+	}
+	return out
 }
 
 // ShipStats counts the lines handed to a Shipper. At any moment, Written
@@ -177,10 +262,31 @@ func (s *Shipper) queueLocked(line []byte) {
 		return
 	case size-1 > MaxStoreLine:
 		s.st.Rejected++
+		s.noteLossLocked(line, "a line longer than the store takes")
 		return
 	case s.held+size > s.limit:
 		s.st.Dropped++
+		s.noteLossLocked(line, "the buffer was full: the store was down or slow")
 		return
+	}
+	if len(s.losses) > 0 {
+		// The loss is told with the first line that goes after it (not
+		// counted as a line written: it is the Shipper's own).
+		if m := s.lossLinesLocked(); s.held+len(m)+size <= s.limit && len(m) <= maxBatch {
+			s.appendLocked(m, 0)
+			s.losses = nil
+		}
+	}
+	s.appendLocked(line, 1)
+	s.st.Pending++
+}
+
+// appendLocked adds data, whole lines, to the batch being filled (or a
+// new one), counting lines of them.
+func (s *Shipper) appendLocked(data []byte, lines int64) {
+	size := len(data)
+	if data[size-1] != '\n' {
+		size++
 	}
 	var b *batch
 	if k := len(s.queue); k > 0 && len(s.queue[k-1].buf)+size <= maxBatch {
@@ -196,13 +302,12 @@ func (s *Shipper) queueLocked(line []byte) {
 			s.signal()
 		}
 	}
-	b.buf = append(b.buf, line...)
-	if line[len(line)-1] != '\n' {
+	b.buf = append(b.buf, data...)
+	if data[len(data)-1] != '\n' {
 		b.buf = append(b.buf, '\n')
 	}
-	b.lines++
+	b.lines += lines
 	s.held += size
-	s.st.Pending++
 }
 
 func (s *Shipper) signal() {
@@ -369,6 +474,14 @@ var ErrLinesLost = errors.New("log lines did not reach the store")
 // Calling it again returns the same counts.
 func (s *Shipper) Close(ctx context.Context) error {
 	s.mu.Lock()
+	if len(s.losses) > 0 && !s.closed {
+		// Lines lost with none after them: tell the store with the last
+		// batch.
+		if m := s.lossLinesLocked(); s.held+len(m) <= s.limit && len(m) <= maxBatch {
+			s.appendLocked(m, 0)
+			s.losses = nil
+		}
+	}
 	s.closed = true
 	s.mu.Unlock()
 	s.signal()

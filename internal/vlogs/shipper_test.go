@@ -21,7 +21,7 @@ import (
 func storeCount(t *testing.T, srv *vlogs.Server, service string) (lines, distinct int64) {
 	t.Helper()
 	require.NoError(t, srv.Flush())
-	q := `_time:1h service:` + service + ` | stats count() as n, count_uniq(seq) as u`
+	q := `_time:1h service:` + service + ` !` + vlogs.LostLines + `:* | stats count() as n, count_uniq(seq) as u`
 	var got map[string]string
 	require.NoError(t, vlogs.Query(context.Background(), http.DefaultClient, srv.URL, q, func(raw []byte) {
 		require.NoError(t, json.Unmarshal(raw, &got))
@@ -29,6 +29,19 @@ func storeCount(t *testing.T, srv *vlogs.Server, service string) (lines, distinc
 	n, _ := strconv.ParseInt(got["n"], 10, 64)
 	u, _ := strconv.ParseInt(got["u"], 10, 64)
 	return n, u
+}
+
+// lossMarked returns the lines the store's loss markers of service count.
+func lossMarked(t *testing.T, srv *vlogs.Server, service string) int64 {
+	t.Helper()
+	require.NoError(t, srv.Flush())
+	q := `_time:1h service:` + service + ` ` + vlogs.LostLines + `:* | stats sum(` + vlogs.LostLines + `) as n`
+	var got map[string]string
+	require.NoError(t, vlogs.Query(context.Background(), http.DefaultClient, srv.URL, q, func(raw []byte) {
+		require.NoError(t, json.Unmarshal(raw, &got))
+	}))
+	n, _ := strconv.ParseFloat(got["n"], 64)
+	return int64(n)
 }
 
 // load writes n lines of service to s, at rate lines a second, calling
@@ -166,6 +179,7 @@ func TestShipperSlowStore(t *testing.T) {
 	require.ErrorIs(t, closeWithin(t, s, 10*time.Second), vlogs.ErrLinesLost)
 	st := checkExact(t, srv, "slow", s, 8000, false)
 	assert.Positive(t, st.Dropped, "a 512 KiB buffer cannot hold 2 s of a slow store")
+	assert.Equal(t, st.Dropped, lossMarked(t, srv, "slow"), "the store's own lines say how many of the service's lines it did not get")
 }
 
 // TestShipperHungStore: the store takes requests and never answers for
@@ -227,4 +241,5 @@ func TestShipperRejectsTooLongLines(t *testing.T) {
 	require.ErrorIs(t, closeWithin(t, s, 5*time.Second), vlogs.ErrLinesLost)
 	st := checkExact(t, srv, "toolong", s, 2, false)
 	assert.EqualValues(t, 1, st.Rejected)
+	assert.EqualValues(t, 1, lossMarked(t, srv, "toolong"), "the store is told of the line it did not get")
 }
