@@ -287,4 +287,3 @@ func (r *report) writeJUnitFile(path string) error {
 	}
 	return nil
 }
-

@@ -94,13 +94,13 @@ func (c canaries) list() [][2]string {
 
 // prober sends the requests, one at a time, at most o.rate a second.
 type prober struct {
-	o    *options
-	api  *spec
-	run  string // this run's mark, in every path it invents
+	o   *options
+	api *spec
+	run string // this run's mark, in every path it invents
 	// started is when the probe began (the store is searched from then).
 	started time.Time
-	can  canaries
-	last time.Time
+	can     canaries
+	last    time.Time
 	// userSecrets are credential values given with -H, which no line
 	// may carry either.
 	userSecrets []string

@@ -169,17 +169,31 @@ func (s *supportSide) nonError(id string) string {
 	return ""
 }
 
-// statusLevel is log.status-level.
+// statusLevel is log.status-level. An id that several answers carried
+// (id.unique's failure) may have its lines in any order: a line is
+// matched to an answer of its id with the line's status.
 func (s *supportSide) statusLevel(g *grader) (int, []failure) {
-	_, _, first := receivedIDs(g)
+	byID := map[string][]*answer{}
+	for _, a := range g.answers {
+		if id, ok := g.id(a); ok {
+			byID[id] = append(byID[id], a)
+		}
+	}
 	n := 0
 	var fails []failure
 	for _, l := range s.lines {
-		a, ok := first[l.id]
+		cands, ok := byID[l.id]
 		if !ok || !l.errorLevel() {
 			continue
 		}
 		n++
+		a := cands[0]
+		for _, c := range cands {
+			if c.status == l.status {
+				a = c
+				break
+			}
+		}
 		want := "warn"
 		if a.status >= 500 {
 			want = "error"
