@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -107,6 +108,7 @@ var defects = []struct{ defect, check string }{
 	{"log-missing", "log.error-line"},
 	{"log-status", "log.status-level"},
 	{"log-query", "log.no-canary"},
+	{"log-token", "log.no-canary"},
 }
 
 func TestGoodServicePassesEveryCheck(t *testing.T) {
@@ -128,6 +130,7 @@ func TestBrokenServicesFailExactlyTheirCheck(t *testing.T) {
 			r := runProbe(t, append(fullArgs(logPath), base)...)
 			assert.Equal(t, exitFail, r.code)
 			assert.Equal(t, []string{d.check}, r.failed(), "stdout: %.3000s", r.stdout)
+			assert.NotContains(t, r.stdout, serviceToken, "the report must not show the token given with -H")
 			for _, c := range r.report.Checks {
 				if c.ID == d.check {
 					require.NotEmpty(t, c.Failures)
@@ -266,4 +269,14 @@ func TestFillNamesNoResource(t *testing.T) {
 	assert.True(t, slices.Contains([]string{"GET", "PATCH", "PUT"}, (&prober{o: &options{}}).disallowed([]string{"POST"})))
 	assert.Equal(t, "", (&prober{o: &options{}}).disallowed([]string{"GET", "PATCH", "PUT"}))
 	assert.Equal(t, "DELETE", (&prober{o: &options{unsafe: true}}).disallowed([]string{"GET", "PATCH", "PUT"}))
+}
+
+func TestDocumentFromURL(t *testing.T) {
+	doc := httptest.NewServer(http.FileServer(http.Dir("testdata")))
+	defer doc.Close()
+	s, err := loadSpec(context.Background(), doc.URL+"/offers.openapi.yaml")
+	require.NoError(t, err)
+	assert.Len(t, s.paths, 5)
+	_, err = loadSpec(context.Background(), doc.URL+"/none.json")
+	assert.ErrorContains(t, err, "404")
 }

@@ -237,9 +237,13 @@ func (p *prober) roundTrip(ctx context.Context, req *request, a *answer) error {
 	deadline, _ := ctx.Deadline()
 	_ = conn.SetDeadline(deadline)
 
+	h := req.header.Clone()
+	if v := h.Get("Host"); v != "" { // -H 'Host: …': a virtual host behind the address
+		host = v
+		h.Del("Host")
+	}
 	var head bytes.Buffer
 	fmt.Fprintf(&head, "%s %s HTTP/1.1\r\nHost: %s\r\n", req.method, req.target, host)
-	h := req.header.Clone()
 	h.Set("X-Request-Id", req.clientID)
 	h.Set("Connection", "close")
 	if req.body != nil || req.method == http.MethodPost || req.method == http.MethodPut || req.method == http.MethodPatch {

@@ -268,6 +268,9 @@ func (s *service) logLine(r *http.Request, id string, status int, msg string) {
 	if s.defect == "log-query" && r.URL.RawQuery != "" {
 		line["query"] = r.URL.RawQuery
 	}
+	if s.defect == "log-token" {
+		line["authorization"] = r.Header.Get("Authorization")
+	}
 	b, _ := json.Marshal(line)
 	s.mu.Lock()
 	defer s.mu.Unlock()
