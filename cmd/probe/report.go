@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Results of a check.
@@ -107,9 +109,9 @@ func grade(p *prober, answers []*answer, support *supportSide) *report {
 
 // describe renders a failure for the report.
 func (p *prober) describe(f failure) failureReport {
-	fr := failureReport{Problem: f.problem}
+	fr := failureReport{Problem: printable(f.problem)}
 	if f.line != "" {
-		fr.LogLine = shorten(f.line, 600)
+		fr.LogLine = printable(shorten(f.line, 600))
 	}
 	a := f.answer
 	if a == nil {
@@ -129,7 +131,7 @@ func (p *prober) describe(f failure) failureReport {
 	if len(a.req.body) > 0 {
 		fmt.Fprintf(&b, "\n(body of %d bytes: %s)", len(a.req.body), shorten(string(a.req.body), 60))
 	}
-	fr.Request = b.String()
+	fr.Request = printable(b.String())
 	if a.err != nil {
 		fr.Answer = "no answer: " + a.err.Error()
 		return fr
@@ -154,8 +156,31 @@ func (p *prober) describe(f failure) failureReport {
 	if a.trailing > 0 {
 		fmt.Fprintf(&b, "\n(and %d bytes after the answer)", a.trailing)
 	}
-	fr.Answer = b.String()
+	fr.Answer = printable(b.String())
 	return fr
+}
+
+// printable returns s with what a terminal or a CI page would act on
+// escaped: control characters but the newline as \u00XX, bytes that are
+// not UTF-8 as \xXX. A service's answer cannot move the cursor or recolour
+// the report.
+func printable(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+		case r == '\n':
+			b.WriteByte('\n')
+		case unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Bidi_Control, r):
+			fmt.Fprintf(&b, "\\u%04x", r)
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }
 
 func (r *report) writeJSON(w io.Writer) error {

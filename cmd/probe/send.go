@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -99,6 +100,9 @@ type prober struct {
 	run string // this run's mark, in every path it invents
 	// started is when the probe began (the store is searched from then).
 	started time.Time
+	// logStart is the size of the -log file when the probe began: the
+	// lines before it are not the probe's.
+	logStart int64
 	can     canaries
 	last    time.Time
 	// userSecrets are credential values given with -H, which no line
@@ -114,6 +118,11 @@ func randomHex(n int) string {
 
 func newProber(o *options, api *spec) *prober {
 	p := &prober{o: o, api: api, run: randomHex(4), started: time.Now()}
+	if o.logFile != "" {
+		if fi, err := os.Stat(o.logFile); err == nil {
+			p.logStart = fi.Size()
+		}
+	}
 	p.can = canaries{
 		Query:  "pq" + randomHex(8),
 		Body:   "pb" + randomHex(8),
@@ -181,11 +190,24 @@ func (p *prober) baseHeader(withCredentials bool) http.Header {
 // prefix returns the base URL's path, escaped, without a trailing slash.
 func (p *prober) prefix() string { return strings.TrimSuffix(p.o.base.EscapedPath(), "/") }
 
-// reachable sends one request and reports whether the service answers.
+// reachable sends one request and reports whether the service can be
+// reached. An answer that is not HTTP is the service's failure, graded
+// like any other, not a reason to stop.
 func (p *prober) reachable(ctx context.Context) error {
 	a := p.send(ctx, &request{probe: "reachability", method: http.MethodGet, target: p.prefix() + "/", header: p.baseHeader(false)})
-	return a.err
+	var unreachable *unreachableError
+	if errors.As(a.err, &unreachable) {
+		return unreachable.err
+	}
+	return nil
 }
+
+// unreachableError is a request that got no connection: the service
+// cannot be reached.
+type unreachableError struct{ err error }
+
+func (e *unreachableError) Error() string { return e.err.Error() }
+func (e *unreachableError) Unwrap() error { return e.err }
 
 // maxAnswer is the most of an answer's body the probe reads.
 const maxAnswer = 1 << 20
@@ -224,13 +246,13 @@ func (p *prober) roundTrip(ctx context.Context, req *request, a *answer) error {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return err
+		return &unreachableError{err}
 	}
 	defer conn.Close()
 	if p.o.base.Scheme == "https" {
 		tc := tls.Client(conn, &tls.Config{ServerName: p.o.base.Hostname(), NextProtos: []string{"http/1.1"}})
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return err
+			return &unreachableError{fmt.Errorf("TLS: %w", err)}
 		}
 		conn = tc
 	}
@@ -262,7 +284,9 @@ func (p *prober) roundTrip(ctx context.Context, req *request, a *answer) error {
 		}
 		wrote <- err
 	}()
-	br := bufio.NewReader(conn)
+	// A hostile or broken service cannot make the probe hold more than
+	// this: the headers, a body cut at maxAnswer, what follows.
+	br := bufio.NewReader(io.LimitReader(conn, 3*maxAnswer))
 	resp, err := http.ReadResponse(br, &http.Request{Method: req.method})
 	if err != nil {
 		if werr := <-wrote; werr != nil {

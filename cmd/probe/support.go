@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strconv"
@@ -102,7 +103,7 @@ func (p *prober) readSupport(ctx context.Context, answers []*answer) (*supportSi
 
 func (p *prober) readLines(ctx context.Context) (*supportSide, error) {
 	if p.o.logFile != "" {
-		data, err := os.ReadFile(p.o.logFile)
+		data, err := readFrom(p.o.logFile, p.logStart)
 		if err != nil {
 			return nil, fmt.Errorf("-log: %w", err)
 		}
@@ -131,6 +132,27 @@ func (p *prober) readLines(ctx context.Context) (*supportSide, error) {
 		return nil, fmt.Errorf("-store: %w", err)
 	}
 	return s, nil
+}
+
+// readFrom returns the file's bytes from offset on, or all of them when
+// the file is now shorter (it was rotated or truncated).
+func readFrom(path string, offset int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() < offset {
+		offset = 0
+	}
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return io.ReadAll(f)
 }
 
 // errorLines is log.error-line: an id that k answers carried (k > 1 is
