@@ -29,6 +29,8 @@ type check struct {
 	all func(g *grader) (judged int, fails []failure)
 	// support: the check reads the service's log (-log or -store).
 	support bool
+	// Skip says what makes the check apply, for a report where it did not.
+	Skip string
 }
 
 // failure is one way the service broke a check: on an answer, a log line,
@@ -108,7 +110,7 @@ var successHeaders = []string{"Content-Encoding", "Content-Range", "Content-Disp
 // checks are every check, in report order.
 var checks = []check{
 	{
-		ID: "status.expected", Title: "each provocation gets the status the contract gives it",
+		ID: "status.expected", Skip: "no request was answered", Title: "each provocation gets the status the contract gives it",
 		Rule: "docs/contract.md: an unknown path is a 404, a method the path does not allow a 405, a wrong content type a 415, a body that is not JSON or of the wrong shape a 400, a body over the limit a 413, missing or bad credentials a 401 (decided before any validation)",
 		each: func(g *grader, a *answer) (bool, string) {
 			if a.req.want == nil {
@@ -313,7 +315,7 @@ var checks = []check{
 		},
 	},
 	{
-		ID: "invalid-model.attributes", Title: "an invalid model's error names every offending attribute",
+		ID: "invalid-model.attributes", Skip: "no body of the wrong shape was sent: it needs -openapi with an operation whose JSON body has required attributes, and -unsafe", Title: "an invalid model's error names every offending attribute",
 		Rule: "docs/contract.md, Validation: invalid_model is a 400 whose error names every offending attribute by its JSON path with the reason, e.g. \"price: must be greater than 0; currency: is required\"",
 		each: func(g *grader, a *answer) (bool, string) {
 			msg, ok := g.envelope(a).str("error")
@@ -333,7 +335,7 @@ var checks = []check{
 		},
 	},
 	{
-		ID: "error.5xx-internal", Title: "a 5xx sends no internal text",
+		ID: "error.5xx-internal", Skip: "no answer was a 5xx: with -openapi, the GET operations are sampled and any 5xx they give is judged", Title: "a 5xx sends no internal text",
 		Rule: "docs/contract.md, The envelope: for a 5xx, error is a fixed sentence, never internal text (no cause, no panic value, no stack, no upstream body)",
 		each: func(g *grader, a *answer) (bool, string) {
 			if !a.isError() || a.status < 500 {
@@ -397,7 +399,7 @@ var checks = []check{
 		},
 	},
 	{
-		ID: "headers.www-authenticate", Title: "a 401 has a Bearer challenge",
+		ID: "headers.www-authenticate", Skip: "no answer was a 401: it needs -openapi with secured operations", Title: "a 401 has a Bearer challenge",
 		Rule: "docs/contract.md, Defaults per status: a 401 has WWW-Authenticate: Bearer error=\"invalid_token\" (RFC 6750), unless a more specific Bearer challenge is given",
 		each: func(g *grader, a *answer) (bool, string) {
 			if !a.isError() || a.status != http.StatusUnauthorized {
@@ -415,7 +417,7 @@ var checks = []check{
 		},
 	},
 	{
-		ID: "headers.allow", Title: "a 405 has Allow with the path's methods",
+		ID: "headers.allow", Skip: "no answer was a 405: it needs -openapi", Title: "a 405 has Allow with the path's methods",
 		Rule: "docs/contract.md, Defaults per status: a 405 has Allow with the allowed methods",
 		each: func(g *grader, a *answer) (bool, string) {
 			if !a.isError() || a.status != http.StatusMethodNotAllowed {
@@ -444,7 +446,7 @@ var checks = []check{
 		},
 	},
 	{
-		ID: "headers.retry-after", Title: "a 429 (and a 503 that says so) has Retry-After in whole seconds",
+		ID: "headers.retry-after", Skip: "no answer was a 429 or a 503: -burst N sends N requests to the first GET operation to provoke a 429", Title: "a 429 (and a 503 that says so) has Retry-After in whole seconds",
 		Rule: "docs/contract.md, Defaults per status: a 429 has Retry-After in whole seconds, always; a 503 when it is known",
 		each: func(g *grader, a *answer) (bool, string) {
 			if !a.isError() || (a.status != http.StatusTooManyRequests && a.status != http.StatusServiceUnavailable) {
@@ -461,7 +463,7 @@ var checks = []check{
 		},
 	},
 	{
-		ID: "head.no-body", Title: "a HEAD answer has no body",
+		ID: "head.no-body", Skip: "the HEAD request got no answer", Title: "a HEAD answer has no body",
 		Rule: "docs/contract.md, Headers: a HEAD request gets the status and the headers, no body",
 		each: func(g *grader, a *answer) (bool, string) {
 			if a.req.method != http.MethodHead || a.err != nil {
@@ -474,17 +476,17 @@ var checks = []check{
 		},
 	},
 	{
-		ID: "log.error-line", Title: "each id the client received is on exactly one error line",
+		ID: "log.error-line", Skip: "it needs -log FILE or -store URL", Title: "each id the client received is on exactly one error line",
 		Rule: "docs/contract.md, Logging: every id a client received is in the log exactly once as an error line (warn for a 4xx, error for a 5xx)", support: true,
 		all: func(g *grader) (int, []failure) { return g.support.errorLines(g) },
 	},
 	{
-		ID: "log.status-level", Title: "the error line has the status sent, at warn for a 4xx and error for a 5xx",
+		ID: "log.status-level", Skip: "it needs -log FILE or -store URL", Title: "the error line has the status sent, at warn for a 4xx and error for a 5xx",
 		Rule: "docs/contract.md, Logging: the line has the request's status; warn for a 4xx, error for a 5xx", support: true,
 		all: func(g *grader) (int, []failure) { return g.support.statusLevel(g) },
 	},
 	{
-		ID: "log.no-canary", Title: "no line carries the query string, body, token or cookie the probe sent",
+		ID: "log.no-canary", Skip: "it needs -log FILE or -store URL", Title: "no line carries the query string, body, token or cookie the probe sent",
 		Rule: "docs/contract.md, Logging: never logged: the request body, the query string, Authorization, Cookie, or any token", support: true,
 		all: func(g *grader) (int, []failure) { return g.support.canaryLines(g) },
 	},

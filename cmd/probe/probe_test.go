@@ -172,6 +172,11 @@ func TestSafeByDefault(t *testing.T) {
 	r := runProbe(t, "-openapi", offersSpec, "-H", "Authorization: Bearer "+serviceToken, "-rate", "2000", "-sample", "2", "-log", logPath, "-wait", "100ms", rec.URL)
 	require.Equal(t, exitPass, r.code, r.stdout)
 	assert.Equal(t, resultSkip, r.results()["invalid-model.attributes"])
+	for _, c := range r.report.Checks {
+		if c.ID == "invalid-model.attributes" {
+			assert.Contains(t, c.Skip, "-unsafe", "a skipped check says what makes it apply")
+		}
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	for _, s := range seen {

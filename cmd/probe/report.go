@@ -43,6 +43,8 @@ type checkResult struct {
 	Failures []failureReport `json:"failures,omitempty"`
 	// Omitted counts the failures beyond the ones listed.
 	Omitted int `json:"omitted,omitempty"`
+	// Skip says, for a skipped check, what would make it apply.
+	Skip string `json:"skip,omitempty"`
 }
 
 // failureReport is one failure, with the request and the answer (or the
@@ -90,6 +92,10 @@ func grade(p *prober, answers []*answer, support *supportSide) *report {
 			rep.Failed++
 		case r.Judged == 0:
 			r.Result = resultSkip
+			r.Skip = c.Skip
+			if r.Skip == "" {
+				r.Skip = "nothing the probe received is judged by this check"
+			}
 			rep.Skipped++
 		default:
 			r.Result = resultPass
@@ -206,6 +212,14 @@ func (r *report) writeText(w io.Writer) error {
 		return err
 	}
 	for _, c := range r.Checks {
+		if c.Result == resultSkip {
+			fmt.Fprintf(w, "\nSKIP %s: %s", c.ID, c.Skip)
+		}
+	}
+	if r.Skipped > 0 {
+		fmt.Fprintln(w)
+	}
+	for _, c := range r.Checks {
 		if c.Result != resultFail {
 			continue
 		}
@@ -282,7 +296,7 @@ func (r *report) writeJUnit(w io.Writer) error {
 			}
 			tc.Failure = &junitFailure{Message: c.Failures[0].Problem, Text: b.String()}
 		case resultSkip:
-			tc.Skipped = &junitSkipped{Message: "nothing the probe received is judged by this check"}
+			tc.Skipped = &junitSkipped{Message: c.Skip}
 		}
 		s.Cases = append(s.Cases, tc)
 	}

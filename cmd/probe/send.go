@@ -103,8 +103,8 @@ type prober struct {
 	// logStart is the size of the -log file when the probe began: the
 	// lines before it are not the probe's.
 	logStart int64
-	can     canaries
-	last    time.Time
+	can      canaries
+	last     time.Time
 	// userSecrets are credential values given with -H, which no line
 	// may carry either.
 	userSecrets []string
