@@ -23,6 +23,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
@@ -53,6 +54,10 @@ func (h *headerFlags) Set(v string) error {
 	if !ok || strings.TrimSpace(name) == "" || strings.ContainsAny(strings.TrimSpace(name), " \t\r\n") || strings.ContainsAny(value, "\r\n") {
 		return fmt.Errorf("want 'Name: value', got %q", v)
 	}
+	switch http.CanonicalHeaderKey(strings.TrimSpace(name)) {
+	case "Content-Length", "Transfer-Encoding", "Connection", "X-Request-Id":
+		return fmt.Errorf("%s is the probe's to set", strings.TrimSpace(name))
+	}
 	*h = append(*h, v)
 	return nil
 }
@@ -75,6 +80,8 @@ type options struct {
 	timeout     time.Duration
 	wait        time.Duration
 	skew        time.Duration
+	insecure    bool
+	routes      routeFlags
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -99,6 +106,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.burst, "burst", 0, "send up to this many requests to the first GET operation until one is answered 429 (0: none)")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "time limit of each request")
 	fs.DurationVar(&o.wait, "wait", 10*time.Second, "how long to wait for the service's lines to reach the log or the store")
+	fs.BoolVar(&o.insecure, "insecure", false, "accept any TLS certificate (a staging service's own)")
+	fs.Var(&o.routes, "route", "a route, when there is no document or in addition to it: 'METHODS PATH [auth] [json[=required,...]]', e.g. -route 'GET,POST /api/v1/offers auth json=product,price' (repeatable)")
 	fs.DurationVar(&o.skew, "skew", 5*time.Minute, "the clock difference allowed between the probe and the service")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -154,6 +163,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
+	api = o.routes.addTo(api)
 	p := newProber(o, api)
 	if err := p.reachable(ctx); err != nil {
 		fmt.Fprintf(stderr, "probe: %s cannot be reached: %v\n", o.base, err)

@@ -48,7 +48,11 @@ func (p *prober) probe(ctx context.Context) []*answer {
 		return out
 	}
 
-	var firstGET *request
+	// The burst goes to a GET operation: a secured one that did not fail
+	// (rate limits are per credentials, usually), else a secured one,
+	// else any.
+	var burstTo *request
+	burstRank := 0
 	for _, item := range p.api.paths {
 		path := p.prefix() + p.fill(item.template)
 		methods := item.methods()
@@ -85,9 +89,16 @@ func (p *prober) probe(ctx context.Context) []*answer {
 			}
 			if op.method == http.MethodGet {
 				r := get("a GET operation", path+"?probe="+p.can.Query, nil)
-				send(r)
-				if firstGET == nil {
-					firstGET = r
+				a := send(r)
+				rank := 1
+				if op.secured {
+					rank = 2
+					if a != nil && a.err == nil && a.status < 500 {
+						rank = 3
+					}
+				}
+				if rank > burstRank {
+					burstTo, burstRank = r, rank
 				}
 			}
 			if !op.jsonBody {
@@ -114,9 +125,9 @@ func (p *prober) probe(ctx context.Context) []*answer {
 			}
 		}
 	}
-	if p.o.burst > 0 && firstGET != nil {
+	if p.o.burst > 0 && burstTo != nil {
 		for range p.o.burst {
-			a := send(&request{probe: "a burst (rate limit)", method: http.MethodGet, target: firstGET.target, header: p.baseHeader(true)})
+			a := send(&request{probe: "a burst (rate limit)", method: http.MethodGet, target: burstTo.target, header: p.baseHeader(true)})
 			if a == nil || a.err != nil || a.status == http.StatusTooManyRequests {
 				break
 			}

@@ -233,6 +233,7 @@ func TestBadFlagsAndUnreachableExit2(t *testing.T) {
 		"query in base":    {"http://127.0.0.1:1/?x=1"},
 		"log and store":    {"-log", "x", "-store", "http://127.0.0.1:1", "http://127.0.0.1:1"},
 		"bad header":       {"-H", "no colon", "http://127.0.0.1:1"},
+		"hop header":       {"-H", "Connection: keep-alive", "http://127.0.0.1:1"},
 		"no document":      {"-openapi", "testdata/none.json", "http://127.0.0.1:1"},
 		"not openapi 3":    {"-openapi", "testdata/swagger2.json", "http://127.0.0.1:1"},
 		"unreachable":      {closed},
@@ -284,4 +285,52 @@ func TestDocumentFromURL(t *testing.T) {
 	assert.Len(t, s.paths, 5)
 	_, err = loadSpec(context.Background(), doc.URL+"/none.json")
 	assert.ErrorContains(t, err, "404")
+}
+
+// demoRoutes are testdata/offers.openapi.json as -route flags.
+var demoRoutes = []string{
+	"-route", "GET /healthz",
+	"-route", "GET,POST /api/v1/participant/offers auth json=product,price,currency,quantity",
+	"-route", "GET,DELETE /api/v1/participant/offers/{id} auth",
+	"-route", "GET /api/v1/participant/offers/{id}/quote auth",
+	"-route", "GET /api/v1/debug/panic auth",
+}
+
+func TestRoutesByFlag(t *testing.T) {
+	var routes routeFlags
+	for i := 1; i < len(demoRoutes); i += 2 {
+		require.NoError(t, routes.Set(demoRoutes[i]))
+	}
+	doc, err := loadSpec(context.Background(), offersSpec)
+	require.NoError(t, err)
+	got := routes.addTo(nil).paths
+	sort.Slice(got, func(i, j int) bool { return got[i].template < got[j].template })
+	assert.Equal(t, doc.paths, got, "the flags say what the document says")
+
+	base, logPath := startService(t, "")
+	args := append(fullArgs(logPath), demoRoutes...)
+	args = slices.Delete(args, 0, 2) // no -openapi
+	r := runProbe(t, append(args, base)...)
+	assert.Equal(t, exitPass, r.code, r.stdout)
+	for _, c := range r.report.Checks {
+		assert.Equal(t, resultPass, c.Result, c.ID)
+	}
+
+	for _, bad := range []string{"GET", "/x", "GET x", "GET /x?q", "G3T /x", "GET /x admin"} {
+		assert.Error(t, (&routeFlags{}).Set(bad), bad)
+	}
+}
+
+func TestTLS(t *testing.T) {
+	logPath := filepath.Join(t.TempDir(), "service.log")
+	f, err := os.Create(logPath)
+	require.NoError(t, err)
+	defer f.Close()
+	srv := httptest.NewTLSServer(&service{limit: 25, log: f})
+	defer srv.Close()
+	r := runProbe(t, append(fullArgs(logPath), "-insecure", srv.URL)...)
+	assert.Equal(t, exitPass, r.code, r.stdout)
+	r = runProbe(t, srv.URL)
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "certificate")
 }

@@ -69,17 +69,6 @@ type answer struct {
 // governs.
 func (a *answer) isError() bool { return a.err == nil && a.status >= 400 && a.status <= 599 }
 
-// id returns the id the client received: the body's, or the
-// X-Request-Id header's when the body has none (HEAD).
-func (a *answer) id() string {
-	if e := parseEnvelope(a); e.obj != nil {
-		if s, ok := e.str("id"); ok {
-			return s
-		}
-	}
-	return a.header.Get("X-Request-Id")
-}
-
 // canaries are unique values the probe sends where the contract forbids
 // logging them; finding one in a log line is a leak.
 type canaries struct {
@@ -250,7 +239,7 @@ func (p *prober) roundTrip(ctx context.Context, req *request, a *answer) error {
 	}
 	defer conn.Close()
 	if p.o.base.Scheme == "https" {
-		tc := tls.Client(conn, &tls.Config{ServerName: p.o.base.Hostname(), NextProtos: []string{"http/1.1"}})
+		tc := tls.Client(conn, &tls.Config{ServerName: p.o.base.Hostname(), NextProtos: []string{"http/1.1"}, InsecureSkipVerify: p.o.insecure}) // -insecure: a staging service's own certificate
 		if err := tc.HandshakeContext(ctx); err != nil {
 			return &unreachableError{fmt.Errorf("TLS: %w", err)}
 		}

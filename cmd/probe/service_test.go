@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -275,19 +273,4 @@ func (s *service) logLine(r *http.Request, id string, status int, msg string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, _ = s.log.Write(append(b, '\n'))
-}
-
-// readLines returns a file's lines (for assertions on logs).
-func readLines(path string) []string {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		out = append(out, sc.Text())
-	}
-	return out
 }

@@ -258,3 +258,67 @@ func sortedKeys(m map[string]any) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// routeFlags collects repeated -route flags, each a path of its own.
+type routeFlags []pathItem
+
+func (r *routeFlags) String() string { return fmt.Sprint(len(*r)) + " routes" }
+
+// Set parses 'METHODS PATH [auth] [json[=required,...]]': the methods
+// the path allows, comma-separated; auth: every method needs credentials;
+// json: its POST, PUT and PATCH take a JSON body with these required
+// attributes.
+func (r *routeFlags) Set(v string) error {
+	fields := strings.Fields(v)
+	if len(fields) < 2 || !strings.HasPrefix(fields[1], "/") || strings.ContainsAny(fields[1], "?#") {
+		return fmt.Errorf("want 'METHODS PATH [auth] [json[=required,...]]', e.g. 'GET,POST /offers auth json=product', got %q", v)
+	}
+	var auth, body bool
+	var required []string
+	for _, opt := range fields[2:] {
+		name, list, hasList := strings.Cut(opt, "=")
+		switch {
+		case opt == "auth":
+			auth = true
+		case name == "json":
+			body = true
+			if hasList {
+				for _, a := range strings.Split(list, ",") {
+					if a = strings.TrimSpace(a); a != "" && !slices.Contains(required, a) {
+						required = append(required, a)
+					}
+				}
+				sort.Strings(required)
+			}
+		default:
+			return fmt.Errorf("route %q: unknown option %q, want auth or json[=required,...]", v, opt)
+		}
+	}
+	item := pathItem{template: fields[1]}
+	for _, m := range strings.Split(fields[0], ",") {
+		m = strings.ToUpper(strings.TrimSpace(m))
+		if m == "" || strings.ContainsFunc(m, func(c rune) bool { return c < 'A' || c > 'Z' }) {
+			return fmt.Errorf("route %q: %q is not a method", v, m)
+		}
+		op := operation{method: m, secured: auth}
+		if body && (m == http.MethodPost || m == http.MethodPut || m == http.MethodPatch) {
+			op.jsonBody, op.required = true, required
+		}
+		item.ops = append(item.ops, op)
+	}
+	*r = append(*r, item)
+	return nil
+}
+
+// addTo returns s with the routes added (a spec of the routes alone when
+// s is nil; s itself when there are none).
+func (r routeFlags) addTo(s *spec) *spec {
+	if len(r) == 0 {
+		return s
+	}
+	if s == nil {
+		s = &spec{credHeaders: []string{"Authorization"}}
+	}
+	s.paths = append(s.paths, r...)
+	return s
+}
