@@ -2,10 +2,13 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -110,4 +113,36 @@ func TestDemoPassesEveryCheckFromTheStore(t *testing.T) {
 	r := runProbe(t, append(demoArgs(), "-store", store.URL, "-store-filter", "service:offers", "-wait", "15s", base)...)
 	assertEveryCheckPasses(t, r)
 	assert.Equal(t, store.URL, r.report.Support)
+}
+
+// TestStoreSideCanFail: read from the store, the support checks fail as
+// they do from a file: a service whose lines carry the query string, and
+// one whose 404s never reach the store.
+func TestStoreSideCanFail(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts VictoriaLogs")
+	}
+	store := vlogs.StartForTest(t)
+	for _, tc := range []struct{ defect, check, wait string }{
+		{"", "", "15s"}, // the probe stops waiting when every id is in
+		{"log-query", "log.no-canary", "15s"},
+		{"log-missing", "log.error-line", "2s"}, // it waits all of -wait
+	} {
+		t.Run("defect="+tc.defect, func(t *testing.T) {
+			t.Parallel()
+			shipper, err := vlogs.NewShipper(store.URL, 100*time.Millisecond)
+			require.NoError(t, err)
+			name := "fake-" + tc.defect
+			srv := httptest.NewServer(&service{defect: tc.defect, limit: 25, log: shipper, name: name})
+			defer srv.Close()
+			defer func() { _ = shipper.Close(context.Background()) }()
+			r := runProbe(t, append(probeArgs(), "-wait", tc.wait, "-store", store.URL, "-store-filter", "service:"+strconv.Quote(name), srv.URL)...)
+			if tc.check == "" {
+				assertEveryCheckPasses(t, r)
+				return
+			}
+			assert.Equal(t, exitFail, r.code)
+			assert.Equal(t, []string{tc.check}, r.failed(), "stdout: %.3000s", r.stdout)
+		})
+	}
 }

@@ -76,12 +76,17 @@ func startService(t *testing.T, defect string) (string, string) {
 	return srv.URL, logPath
 }
 
-// fullArgs are the flags that make every check judge something on the
-// test services: the document, credentials, -unsafe for the invalid
-// model, a burst for a 429, the log.
-func fullArgs(logPath string) []string {
+// probeArgs are the flags that make every check but the support side's
+// judge something on the test services: the document, credentials,
+// -unsafe for the invalid model, a burst for a 429.
+func probeArgs() []string {
 	return []string{"-openapi", offersSpec, "-H", "Authorization: Bearer " + serviceToken, "-unsafe", "-burst", "40",
-		"-rate", "2000", "-sample", "10", "-log", logPath, "-wait", "300ms"}
+		"-rate", "2000", "-sample", "10"}
+}
+
+// fullArgs are probeArgs with the support side read from logPath.
+func fullArgs(logPath string) []string {
+	return append(probeArgs(), "-log", logPath, "-wait", "300ms")
 }
 
 // defects are the broken services: each breaks the rule of one check.
@@ -126,6 +131,7 @@ func TestGoodServicePassesEveryCheck(t *testing.T) {
 func TestBrokenServicesFailExactlyTheirCheck(t *testing.T) {
 	for _, d := range defects {
 		t.Run(d.defect, func(t *testing.T) {
+			t.Parallel()
 			base, logPath := startService(t, d.defect)
 			r := runProbe(t, append(fullArgs(logPath), base)...)
 			assert.Equal(t, exitFail, r.code)

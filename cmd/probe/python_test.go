@@ -52,6 +52,7 @@ func TestPythonService(t *testing.T) {
 		{"log-query", "log.no-canary"},
 	} {
 		t.Run("defect="+tc.defect, func(t *testing.T) {
+			t.Parallel()
 			base, logPath := startPython(t, tc.defect)
 			r := runProbe(t, append(fullArgs(logPath), "-wait", "2s", base)...)
 			if tc.check == "" {

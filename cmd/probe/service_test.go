@@ -24,6 +24,8 @@ type service struct {
 	defect string
 	// limit is how many authenticated requests it answers before 429s.
 	limit int
+	// name is the service field of its log lines ("fake" when empty).
+	name string
 
 	mu     sync.Mutex
 	log    io.Writer
@@ -262,7 +264,11 @@ func (s *service) logLine(r *http.Request, id string, status int, msg string) {
 		logged = 400
 	}
 	path, _, _ := strings.Cut(r.RequestURI, "?")
-	line := map[string]any{"level": level, "service": "fake", "id": id, "method": r.Method, "path": path, "status": logged, "message": msg}
+	name := s.name
+	if name == "" {
+		name = "fake"
+	}
+	line := map[string]any{"level": level, "service": name, "id": id, "method": r.Method, "path": path, "status": logged, "message": msg}
 	if s.defect == "log-query" && r.URL.RawQuery != "" {
 		line["query"] = r.URL.RawQuery
 	}
