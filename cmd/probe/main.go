@@ -27,6 +27,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"time"
 )
@@ -165,6 +166,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	api = o.routes.addTo(api)
 	p := newProber(o, api)
+	if api != nil && !p.hasCredentials() && slices.ContainsFunc(api.paths, pathItem.secured) {
+		fmt.Fprintln(stderr, "probe: no credentials given with -H: the secured operations can only be probed for their 401s")
+	}
 	if err := p.reachable(ctx); err != nil {
 		fmt.Fprintf(stderr, "probe: %s cannot be reached: %v\n", o.base, err)
 		return exitUsage

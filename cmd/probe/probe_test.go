@@ -340,3 +340,14 @@ func TestTLS(t *testing.T) {
 	assert.Equal(t, exitUsage, r.code)
 	assert.Contains(t, r.stderr, "certificate")
 }
+
+// TestWithoutCredentials: a secured path may answer 401 before it routes
+// or validates; without -H credentials that is not a failure, and the
+// probe says what it could not reach.
+func TestWithoutCredentials(t *testing.T) {
+	base, logPath := startService(t, "")
+	r := runProbe(t, "-openapi", offersSpec, "-unsafe", "-rate", "2000", "-sample", "2", "-log", logPath, "-wait", "300ms", base)
+	assert.Equal(t, exitPass, r.code, r.stdout)
+	assert.Contains(t, r.stderr, "no credentials given with -H")
+	assert.Equal(t, resultSkip, r.results()["invalid-model.attributes"], "the 401 comes first")
+}

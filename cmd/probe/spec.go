@@ -41,6 +41,12 @@ func (p pathItem) methods() []string {
 	return out
 }
 
+// secured reports whether one of the path's operations needs
+// credentials.
+func (p pathItem) secured() bool {
+	return slices.ContainsFunc(p.ops, func(op operation) bool { return op.secured })
+}
+
 // operation is one method of a path.
 type operation struct {
 	method string
