@@ -101,7 +101,7 @@ var internalText = []struct {
 	{"a Java or JavaScript stack frame", regexp.MustCompile(`\bat [\w$.<>\[\] ]+\(?[^\s()]*\.(java|js|mjs|cjs|ts|kt|scala):\d+(:\d+)?\)?`)},
 	{"a Go error", regexp.MustCompile(`(?i)runtime error|nil pointer|invalid memory address|index out of range|context deadline exceeded|context canceled|connection refused|\bdial (tcp|udp|unix)\b|\bEOF\b|: no such host|i/o timeout`)},
 	{"a file path", regexp.MustCompile(`(^|[\s"'(=])(/(home|usr|var|etc|opt|srv|app|tmp|root|go|src)/[^\s"]*|[A-Za-z]:\\\\[^\s"]+)|\w\.(go|py|js|ts|java|rb|php|cs):\d+`)},
-	{"SQL", regexp.MustCompile(`(?i)\bselect\b.+\bfrom\b|\binsert into\b|\bupdate\b.+\bset\b|\bdelete from\b|\bsql(state)?\b|\bsyntax error at or near\b|\bduplicate key\b|\bpq: |\bORA-\d+`)},
+	{"SQL", regexp.MustCompile(`\bSELECT\b.+\bFROM\b|\bINSERT INTO\b|\bUPDATE\b.+\bSET\b|\bDELETE FROM\b|(?i)\bsqlstate\b|\bsql: |syntax error at or near|duplicate key value|\bpq: |\bORA-\d{5}\b|near "[^"]*": syntax error`)},
 }
 
 // successHeaders describe a success body; an error answer carries none.
@@ -342,15 +342,20 @@ var checks = []check{
 				return false, ""
 			}
 			e := g.envelope(a)
-			text := string(a.body)
+			// The members a client reads, or the whole body when it is
+			// not an envelope.
+			parts := [][2]string{{"the body", string(a.body)}}
 			if e.obj != nil {
 				m, _ := e.str("message")
 				d, _ := e.str("error")
-				text = m + "\n" + d
+				parts = [][2]string{{"message", m}, {"error", d}}
 			}
-			for _, it := range internalText {
-				if loc := it.re.FindStringIndex(text); loc != nil {
-					return true, fmt.Sprintf("the body holds %s: %q", it.what, shorten(text[max(0, loc[0]-20):min(len(text), loc[1]+20)], 100))
+			for _, part := range parts {
+				text := part[1]
+				for _, it := range internalText {
+					if loc := it.re.FindStringIndex(text); loc != nil {
+						return true, fmt.Sprintf("%s holds %s: %q", part[0], it.what, shorten(text[max(0, loc[0]-20):min(len(text), loc[1]+20)], 100))
+					}
 				}
 			}
 			return true, ""
@@ -446,7 +451,7 @@ var checks = []check{
 		},
 	},
 	{
-		ID: "headers.retry-after", Skip: "no answer was a 429 or a 503: -burst N sends N requests to the first GET operation to provoke a 429", Title: "a 429 (and a 503 that says so) has Retry-After in whole seconds",
+		ID: "headers.retry-after", Skip: "no answer was a 429 or a 503: -burst N sends up to N requests to a GET operation to provoke a 429", Title: "a 429 (and a 503 that says so) has Retry-After in whole seconds",
 		Rule: "docs/contract.md, Defaults per status: a 429 has Retry-After in whole seconds, always; a 503 when it is known",
 		each: func(g *grader, a *answer) (bool, string) {
 			if !a.isError() || (a.status != http.StatusTooManyRequests && a.status != http.StatusServiceUnavailable) {
