@@ -24,9 +24,14 @@ const (
 
 // report is the outcome of a run, as -json prints it.
 type report struct {
-	Target   string        `json:"target"`
-	Requests int           `json:"requests"`
-	Support  string        `json:"support,omitempty"` // the log or store read, if any
+	Target   string `json:"target"`
+	Requests int    `json:"requests"`
+	Support  string `json:"support,omitempty"` // the log or store read, if any
+	// Run marks every path the probe invented (/probe-RUN…); Canaries
+	// are the values no log line may carry. Both find the probe's
+	// requests in a service's log and dashboards.
+	Run      string        `json:"run"`
+	Canaries canaries      `json:"canaries"`
 	Passed   int           `json:"passed"`
 	Failed   int           `json:"failed"`
 	Skipped  int           `json:"skipped"`
@@ -63,7 +68,7 @@ const maxFailures = 20
 // grade runs every check on the answers.
 func grade(p *prober, answers []*answer, support *supportSide) *report {
 	g := &grader{p: p, answers: answers, env: map[*answer]envelope{}, support: support}
-	rep := &report{Target: p.o.base.String(), Requests: len(answers)}
+	rep := &report{Target: p.o.base.String(), Requests: len(answers), Run: p.run, Canaries: p.can}
 	if support != nil {
 		rep.Support = support.source
 	}
@@ -202,7 +207,8 @@ func (r *report) writeText(w io.Writer) error {
 	if r.Support != "" {
 		fmt.Fprintf(w, ", log read from %s", r.Support)
 	}
-	fmt.Fprintf(w, "\n%d checks: %d pass, %d fail, %d skip\n\n", len(r.Checks), r.Passed, r.Failed, r.Skipped)
+	fmt.Fprintf(w, "\nrun %s (paths /probe-%s…); canaries: query %s, body %s, token %s, cookie %s\n", r.Run, r.Run, r.Canaries.Query, r.Canaries.Body, r.Canaries.Token, r.Canaries.Cookie)
+	fmt.Fprintf(w, "%d checks: %d pass, %d fail, %d skip\n\n", len(r.Checks), r.Passed, r.Failed, r.Skipped)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "RESULT\tCHECK\tJUDGED\tMEANING")
 	for _, c := range r.Checks {
