@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -188,6 +189,9 @@ func TestSafeByDefault(t *testing.T) {
 	for _, s := range seen {
 		method, body, _ := strings.Cut(s, " ")
 		assert.NotEqual(t, "DELETE", method, s)
+		if method == "PUT" || method == "PATCH" {
+			assert.Empty(t, body, "the 405 probe sends no body")
+		}
 		if method == "POST" {
 			assert.False(t, json.Valid([]byte(body)), "a well-formed body was sent: %.80s", body)
 		}
@@ -350,4 +354,26 @@ func TestWithoutCredentials(t *testing.T) {
 	assert.Equal(t, exitPass, r.code, r.stdout)
 	assert.Contains(t, r.stderr, "no credentials given with -H")
 	assert.Equal(t, resultSkip, r.results()["invalid-model.attributes"], "the 401 comes first")
+}
+
+// TestRateLimitsItself: requests start at least 1/-rate apart, as the
+// service sees them.
+func TestRateLimitsItself(t *testing.T) {
+	var mu sync.Mutex
+	var arrivals []time.Time
+	base, _ := startService(t, "")
+	rec := httptest.NewServer(recorder(base, func(string) { mu.Lock(); arrivals = append(arrivals, time.Now()); mu.Unlock() }))
+	defer rec.Close()
+	r := runProbe(t, "-rate", "50", "-sample", "5", rec.URL)
+	require.Equal(t, exitPass, r.code, r.stdout)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, arrivals, 1+r.report.Requests, "the reachability request and the probes")
+	// The starts are 20 ms apart at -rate 50; what the network adds to
+	// one arrival it takes from the next gap, not from the whole span.
+	span := arrivals[len(arrivals)-1].Sub(arrivals[0])
+	assert.GreaterOrEqual(t, span, time.Duration(len(arrivals)-1)*20*time.Millisecond-10*time.Millisecond)
+	for i := 1; i < len(arrivals); i++ {
+		assert.GreaterOrEqual(t, arrivals[i].Sub(arrivals[i-1]), 5*time.Millisecond, "requests %d and %d came together", i-1, i)
+	}
 }
