@@ -51,6 +51,15 @@ func (s *service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"status":"ok"}`+"\n")
 	case strings.HasPrefix(p, "/api/v1/"):
+		if s.defect == "validate-first" && r.Method == http.MethodPost && p == "/api/v1/participant/offers" {
+			// The body is validated before the credentials are.
+			body, _ := io.ReadAll(io.LimitReader(r.Body, bodyLimit+1))
+			if len(body) <= bodyLimit && !json.Valid(body) && strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+				s.fail(w, r, 400, "The body is not valid JSON.", "")
+				return
+			}
+			r.Body = io.NopCloser(strings.NewReader(string(body)))
+		}
 		if r.Header.Get("Authorization") != "Bearer "+serviceToken {
 			s.fail(w, r, 401, "Token is invalid", "")
 			return
@@ -165,6 +174,8 @@ func (s *service) newID(r *http.Request) string {
 		if s.n%5 == 0 && s.lastID != "" {
 			id = s.lastID
 		}
+	case "id-stale":
+		id = fixedV7(time.Now().Add(-time.Hour), uint64(s.n))
 	case "id-client":
 		if c := r.Header.Get("X-Request-Id"); c != "" {
 			id = c
@@ -183,8 +194,11 @@ func (s *service) fail(w http.ResponseWriter, r *http.Request, status int, detai
 		msg = "Not found"
 	}
 	ts := now.Format("2006-01-02T15:04:05.000Z")
-	if s.defect == "timestamp" {
+	switch s.defect {
+	case "timestamp":
 		ts = now.Format(time.RFC3339)
+	case "timestamp-stale":
+		ts = now.Add(-time.Hour).Format("2006-01-02T15:04:05.000Z")
 	}
 	code := strconv.Itoa(status)
 	switch s.defect {
@@ -212,6 +226,9 @@ func (s *service) fail(w http.ResponseWriter, r *http.Request, status int, detai
 	}
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
+	if s.defect == "etag" {
+		h.Set("ETag", `"v1"`) // left over from the success the handler meant
+	}
 	h.Set("X-Request-Id", id)
 	if s.defect == "request-id" && r.Method != http.MethodHead {
 		h.Set("X-Request-Id", uuid.Must(uuid.NewV7()).String())
