@@ -100,7 +100,7 @@ func assertEveryCheckPasses(t *testing.T, r probeRun) {
 // file included.
 func TestDemoPassesEveryCheck(t *testing.T) {
 	base, logPath := startDemo(t)
-	r := runProbe(t, append(demoArgs(), "-log", logPath, "-wait", "5s", base)...)
+	r := runProbe(t, append(demoArgs(), "-log", logPath, "-wait", "15s", base)...)
 	assertEveryCheckPasses(t, r)
 	assert.Positive(t, r.report.Requests)
 }

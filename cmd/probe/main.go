@@ -169,6 +169,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if api != nil && !p.hasCredentials() && slices.ContainsFunc(api.paths, pathItem.secured) {
 		fmt.Fprintln(stderr, "probe: no credentials given with -H: the secured operations can only be probed for their 401s")
 	}
+	// The support side is read after the probe: a log or a store that
+	// cannot be read stops the run before any request.
+	if err := p.supportReadable(ctx); err != nil {
+		fmt.Fprintln(stderr, "probe: "+err.Error())
+		return exitUsage
+	}
 	if err := p.reachable(ctx); err != nil {
 		fmt.Fprintf(stderr, "probe: %s cannot be reached: %v\n", o.base, err)
 		return exitUsage

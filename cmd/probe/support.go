@@ -101,6 +101,25 @@ func (p *prober) readSupport(ctx context.Context, answers []*answer) (*supportSi
 	}
 }
 
+// supportReadable reports why the -log file or the -store cannot be read,
+// or nil (also when neither is given).
+func (p *prober) supportReadable(ctx context.Context) error {
+	switch {
+	case p.o.logFile != "":
+		f, err := os.Open(p.o.logFile)
+		if err != nil {
+			return fmt.Errorf("-log: %w", err)
+		}
+		return f.Close()
+	case p.o.store != "":
+		err := vlogs.Query(ctx, &http.Client{Timeout: 10 * time.Second}, p.o.store, "_time:1s | limit 1", func([]byte) {})
+		if err != nil {
+			return fmt.Errorf("-store: %w", err)
+		}
+	}
+	return nil
+}
+
 func (p *prober) readLines(ctx context.Context) (*supportSide, error) {
 	if p.o.logFile != "" {
 		data, err := readFrom(p.o.logFile, p.logStart)
