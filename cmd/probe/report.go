@@ -55,7 +55,9 @@ type checkResult struct {
 // failureReport is one failure, with the request and the answer (or the
 // log line) behind it, shortened.
 type failureReport struct {
-	Probe   string `json:"probe,omitempty"`
+	Probe string `json:"probe,omitempty"`
+	// ID is the id the answer carried: traceid ID tells its story.
+	ID      string `json:"id,omitempty"`
 	Request string `json:"request,omitempty"`
 	Answer  string `json:"answer,omitempty"`
 	LogLine string `json:"logLine,omitempty"`
@@ -129,6 +131,11 @@ func (p *prober) describe(f failure) failureReport {
 		return fr
 	}
 	fr.Probe = a.req.probe
+	if id, ok := parseEnvelope(a).str("id"); ok {
+		fr.ID = printable(shorten(id, 60))
+	} else if v := a.header.Get("X-Request-Id"); v != "" {
+		fr.ID = printable(shorten(v, 60))
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s", a.req.method, shorten(a.req.target, 200))
 	for _, h := range []string{"Content-Type", "Authorization"} {
@@ -238,6 +245,9 @@ func (r *report) writeText(w io.Writer) error {
 			fmt.Fprintf(w, "\n  problem: %s\n", f.Problem)
 			if f.Probe != "" {
 				fmt.Fprintf(w, "  probe:   %s\n", f.Probe)
+			}
+			if f.ID != "" {
+				fmt.Fprintf(w, "  id:      %s\n", f.ID)
 			}
 			if f.Request != "" {
 				fmt.Fprintf(w, "  > %s\n", strings.ReplaceAll(f.Request, "\n", "\n  > "))
