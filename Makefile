@@ -37,7 +37,7 @@ CHROMIUM      ?= /usr/bin/chromium
 # The console's token for make run-stack; a random one when unset.
 TRACEID_TOKEN ?=
 
-.PHONY: help run run-stack run-cluster victorialogs chromium screenshots apidiff apicheck api-snapshot docs test lint fuzz bench loadtest
+.PHONY: help run run-stack run-cluster victorialogs python3 chromium screenshots apidiff apicheck api-snapshot docs test lint fuzz bench loadtest
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
@@ -98,9 +98,14 @@ docs: victorialogs ## regenerate the walkthroughs of docs/demo.md and docs/suppo
 	ERRKIT_UPDATE_DOCS=1 $(GO) test -count=1 -run '^TestWalkthrough$$' ./cmd/offers-demo
 	VICTORIALOGS_BIN=$(CURDIR)/bin/victoria-logs ERRKIT_UPDATE_DOCS=1 $(GO) test -count=1 -run '^TestSupportWalkthrough$$' ./cmd/traceid
 
-test: victorialogs chromium apicheck ## vet, the API check against the last release, every test with -race (a real VictoriaLogs on loopback and a headless Chromium included), the fuzz seed corpora, allocation counts, a 5 s load-and-reconcile run, the budget checker's test
+# cmd/probe's tests grade a service written in Python, to show the probe is
+# language-agnostic.
+python3: ## install Debian's python3, unless there is one
+	@command -v python3 >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y python3)
+
+test: victorialogs chromium python3 apicheck ## vet, the API check against the last release, every test with -race (a real VictoriaLogs on loopback and a headless Chromium included), the fuzz seed corpora, allocation counts, a 5 s load-and-reconcile run, the budget checker's test
 	$(GO) vet ./...
-	VICTORIALOGS_BIN=$(CURDIR)/bin/victoria-logs ERRKIT_REQUIRE_VICTORIALOGS=1 CHROMIUM_BIN=$(CHROMIUM) ERRKIT_REQUIRE_CHROMIUM=1 $(GO) test -race -count=1 ./...
+	VICTORIALOGS_BIN=$(CURDIR)/bin/victoria-logs ERRKIT_REQUIRE_VICTORIALOGS=1 CHROMIUM_BIN=$(CHROMIUM) ERRKIT_REQUIRE_CHROMIUM=1 ERRKIT_REQUIRE_PYTHON=1 $(GO) test -race -count=1 ./...
 	$(GO) test -count=1 -run '^TestCost' ./...  # allocation counts, which -race changes
 	$(GO) run ./tools/loadtest -duration 5s
 	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./budgets
