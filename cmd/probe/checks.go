@@ -91,7 +91,9 @@ func title(status int) string {
 
 // internalText are the shapes of internal detail a 5xx must not send:
 // stack frames of Go, Python, Java and JavaScript, Go's error shapes,
-// file paths, SQL.
+// file paths, SQL, panics and exceptions by name, the error text of
+// common libraries (encoding/json, Redis, TLS, Node's system errors,
+// gRPC), and an upstream's envelope quoted.
 var internalText = []struct {
 	what string
 	re   *regexp.Regexp
@@ -101,7 +103,10 @@ var internalText = []struct {
 	{"a Java or JavaScript stack frame", regexp.MustCompile(`\bat [\w$.<>\[\] ]+\(?[^\s()]*\.(java|js|mjs|cjs|ts|kt|scala):\d+(:\d+)?\)?`)},
 	{"a Go error", regexp.MustCompile(`(?i)runtime error|nil pointer|invalid memory address|index out of range|context deadline exceeded|context canceled|connection refused|\bdial (tcp|udp|unix)\b|\bEOF\b|: no such host|i/o timeout`)},
 	{"a file path", regexp.MustCompile(`(^|[\s"'(=])(/(home|usr|var|etc|opt|srv|app|tmp|root|go|src)/[^\s"]*|[A-Za-z]:\\\\[^\s"]+)|\w\.(go|py|js|ts|java|rb|php|cs):\d+`)},
-	{"SQL", regexp.MustCompile(`\bSELECT\b.+\bFROM\b|\bINSERT INTO\b|\bUPDATE\b.+\bSET\b|\bDELETE FROM\b|(?i)\bsqlstate\b|\bsql: |syntax error at or near|duplicate key value|\bpq: |\bORA-\d{5}\b|near "[^"]*": syntax error`)},
+	{"SQL", regexp.MustCompile(`\bSELECT\b.+\bFROM\b|\bINSERT INTO\b|\bUPDATE\b.+\bSET\b|\bDELETE FROM\b|(?i)\bsqlstate\b|\bsql: |syntax error at or near|duplicate key value|\bpq: |\bORA-\d{5}\b|near "[^"]*": syntax error|(?i)error in your SQL syntax|\bERROR \d{4} \(\w{5}\)`)},
+	{"a panic or an exception", regexp.MustCompile(`\bpanic: |\b(KeyError|TypeError|ValueError|AttributeError|IndexError|ReferenceError|RangeError|SyntaxError|NullPointerException|IllegalStateException|IllegalArgumentException)\b[:(]`)},
+	{"a library's error", regexp.MustCompile(`\bjson: cannot unmarshal\b|\bjson: (invalid|unsupported)\b|\bredis: |\bx509: |\btls: |\bE(CONNREFUSED|CONNRESET|TIMEDOUT|ADDRINUSE|NOTFOUND|PIPE)\b|\bgrpc: |\brpc error: code = `)},
+	{"an upstream's envelope", regexp.MustCompile(`\{\s*"(id|statusCode|timestamp)"\s*:`)},
 }
 
 // successHeaders describe a success body; an error answer carries none.
@@ -481,17 +486,17 @@ var checks = []check{
 		},
 	},
 	{
-		ID: "log.error-line", Skip: "it needs -log FILE or -store URL", Title: "each id the client received is on exactly one error line",
+		ID: "log.error-line", Skip: "no line of the service was read: it needs -log FILE or -store URL (with -store-filter), holding the service's lines", Title: "each id the client received is on exactly one error line",
 		Rule: "docs/contract.md, Logging: every id a client received is in the log exactly once as an error line (warn for a 4xx, error for a 5xx)", support: true,
 		all: func(g *grader) (int, []failure) { return g.support.errorLines(g) },
 	},
 	{
-		ID: "log.status-level", Skip: "it needs -log FILE or -store URL", Title: "the error line has the status sent, at warn for a 4xx and error for a 5xx",
+		ID: "log.status-level", Skip: "no line of the service was read: it needs -log FILE or -store URL (with -store-filter), holding the service's lines", Title: "the error line has the status sent, at warn for a 4xx and error for a 5xx",
 		Rule: "docs/contract.md, Logging: the line has the request's status; warn for a 4xx, error for a 5xx", support: true,
 		all: func(g *grader) (int, []failure) { return g.support.statusLevel(g) },
 	},
 	{
-		ID: "log.no-canary", Skip: "it needs -log FILE or -store URL", Title: "no line carries the query string, body, token or cookie the probe sent",
+		ID: "log.no-canary", Skip: "no line of the service was read: it needs -log FILE or -store URL (with -store-filter), holding the service's lines", Title: "no line carries the query string, body, token or cookie the probe sent",
 		Rule: "docs/contract.md, Logging: never logged: the request body, the query string, Authorization, Cookie, or any token", support: true,
 		all: func(g *grader) (int, []failure) { return g.support.canaryLines(g) },
 	},

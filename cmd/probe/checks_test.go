@@ -26,6 +26,16 @@ func TestInternalText(t *testing.T) {
 		"SELECT * FROM offers WHERE id = 1",
 		"ERROR: syntax error at or near \"FROM\" (SQLSTATE 42601)",
 		`open C:\\srv\\config.json: access denied`,
+		// What an outside try found passing.
+		"ERROR 1064 (42000): You have an error in your SQL syntax near 'WHERE id=1'",
+		"panic: something",
+		"KeyError: 'price'",
+		"TypeError: Cannot read properties of undefined (reading 'price')",
+		"json: cannot unmarshal string into Go value of type int",
+		`upstream said: {"id":"x","statusCode":500}`,
+		"redis: connection pool timeout",
+		"ECONNREFUSED 127.0.0.1:6379",
+		"x509: certificate signed by unknown authority",
 	} {
 		found := false
 		for _, it := range internalText {

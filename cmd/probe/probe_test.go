@@ -119,6 +119,7 @@ var defects = []struct{ defect, check string }{
 	{"log-missing", "log.error-line"},
 	{"log-status", "log.status-level"},
 	{"log-query", "log.no-canary"},
+	{"log-query-text", "log.no-canary"}, // a line that is not JSON
 	{"log-token", "log.no-canary"},
 }
 

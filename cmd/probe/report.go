@@ -297,7 +297,9 @@ type junitSkipped struct {
 func (r *report) writeJUnit(w io.Writer) error {
 	s := junitSuite{Name: "360x-probe " + r.Target, Tests: len(r.Checks), Failures: r.Failed, Skipped: r.Skipped}
 	for _, c := range r.Checks {
-		tc := junitCase{Name: c.ID, Classname: "probe"}
+		// The target in the class name: a report merged across a fleet
+		// keeps each service's history of a check apart.
+		tc := junitCase{Name: c.ID, Classname: "probe." + r.Target}
 		switch c.Result {
 		case resultFail:
 			var b strings.Builder

@@ -296,4 +296,8 @@ func (s *service) logLine(r *http.Request, id string, status int, msg string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, _ = s.log.Write(append(b, '\n'))
+	if s.defect == "log-query-text" && r.URL.RawQuery != "" {
+		// A plain-text access line beside the JSON one.
+		_, _ = fmt.Fprintf(s.log, "%s %s?%s from client\n", r.Method, r.URL.Path, r.URL.RawQuery)
+	}
 }

@@ -20,6 +20,7 @@ import (
 type supportSide struct {
 	source string // the file or the store, for the report
 	lines  []logLine
+	other  []string // the lines that are not JSON, for log.no-canary
 }
 
 // logLine is one JSON line of the service's log.
@@ -128,8 +129,11 @@ func (p *prober) readLines(ctx context.Context) (*supportSide, error) {
 		}
 		s := &supportSide{source: p.o.logFile}
 		for raw := range bytes.Lines(data) {
-			if l, ok := parseLine(bytes.TrimSpace(raw)); ok {
+			raw = bytes.TrimSpace(raw)
+			if l, ok := parseLine(raw); ok {
 				s.lines = append(s.lines, l)
+			} else if len(raw) > 0 {
+				s.other = append(s.other, string(raw)) // searched for canaries too
 			}
 		}
 		return s, nil
@@ -257,19 +261,24 @@ func (s *supportSide) statusLevel(g *grader) (int, []failure) {
 // canary.
 func (s *supportSide) canaryLines(g *grader) (int, []failure) {
 	var fails []failure
+	raws := make([]string, 0, len(s.lines)+len(s.other))
 	for _, l := range s.lines {
+		raws = append(raws, l.raw)
+	}
+	raws = append(raws, s.other...) // a line that is not JSON leaks all the same
+	for _, raw := range raws {
 		for _, c := range g.p.can.list() {
-			if strings.Contains(l.raw, c[1]) {
-				fails = append(fails, failure{line: l.raw, problem: fmt.Sprintf("the line carries the probe's %s (%s)", c[0], c[1])})
+			if strings.Contains(raw, c[1]) {
+				fails = append(fails, failure{line: raw, problem: fmt.Sprintf("the line carries the probe's %s (%s)", c[0], c[1])})
 			}
 		}
 		for _, v := range g.p.userSecrets {
 			// The report must not spread the secret: it is cut from the
 			// line shown.
-			if strings.Contains(l.raw, v) {
-				fails = append(fails, failure{line: strings.ReplaceAll(l.raw, v, "[a credential given with -H]"), problem: "the line carries a credential given with -H"})
+			if strings.Contains(raw, v) {
+				fails = append(fails, failure{line: strings.ReplaceAll(raw, v, "[a credential given with -H]"), problem: "the line carries a credential given with -H"})
 			}
 		}
 	}
-	return len(s.lines), fails
+	return len(raws), fails
 }
