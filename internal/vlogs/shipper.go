@@ -272,7 +272,9 @@ func (s *Shipper) queueLocked(line []byte) {
 	if len(s.losses) > 0 {
 		// The loss is told with the first line that goes after it (not
 		// counted as a line written: it is the Shipper's own).
-		if m := s.lossLinesLocked(); s.held+len(m)+size <= s.limit && len(m) <= maxBatch {
+		// It may go past the buffer's limit: it is a few hundred bytes,
+		// and without it the loss would go untold.
+		if m := s.lossLinesLocked(); len(m) <= maxBatch {
 			s.appendLocked(m, 0)
 			s.losses = nil
 		}
@@ -477,7 +479,7 @@ func (s *Shipper) Close(ctx context.Context) error {
 	if len(s.losses) > 0 && !s.closed {
 		// Lines lost with none after them: tell the store with the last
 		// batch.
-		if m := s.lossLinesLocked(); s.held+len(m) <= s.limit && len(m) <= maxBatch {
+		if m := s.lossLinesLocked(); len(m) <= maxBatch {
 			s.appendLocked(m, 0)
 			s.losses = nil
 		}
