@@ -86,6 +86,8 @@ func benchLogs(b *testing.B, id string) (whole string, parts []string) {
 		if bench.dir == "" {
 			bench.dir, bench.err = os.MkdirTemp("", "traceid-bench")
 			bench.temp = true
+		} else {
+			bench.err = os.MkdirAll(bench.dir, 0o755) // the first run on a machine makes it
 		}
 		if bench.err == nil {
 			bench.whole, bench.parts, bench.err = writeBenchLogs(bench.dir, id)
