@@ -121,6 +121,13 @@ func BenchmarkDecode(b *testing.B) {
 			continue
 		}
 		b.Run(tc.name+"64k/kit", func(b *testing.B) { benchKit(b, tc.body, tc.model, tc.name == "bad") })
+		b.Run(tc.name+"64k/encoding-json", func(b *testing.B) {
+			b.SetBytes(int64(len(tc.body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = json.Unmarshal(tc.body, tc.model())
+			}
+		})
 	}
 }
 

@@ -98,6 +98,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"mime"
 	"net/http"
 	"reflect"
@@ -156,14 +157,16 @@ func Decode(w http.ResponseWriter, r *http.Request, v any, opts ...Option) error
 	}
 
 	ct := r.Header.Get("Content-Type")
-	mt, params, err := mime.ParseMediaType(ct)
-	if (err != nil && !errors.Is(err, mime.ErrInvalidMediaParameter)) || !isJSON(mt) {
-		return apierror.UnsupportedMediaType(ct, "application/json")
-	}
-	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
-		// JSON is UTF-8 (RFC 8259); a body in another encoding would be
-		// read as garbage.
-		return apierror.New(http.StatusUnsupportedMediaType, "The charset of the body must be UTF-8.")
+	if !plainJSON(ct) {
+		mt, params, err := mime.ParseMediaType(ct)
+		if (err != nil && !errors.Is(err, mime.ErrInvalidMediaParameter)) || !isJSON(mt) {
+			return apierror.UnsupportedMediaType(ct, "application/json")
+		}
+		if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+			// JSON is UTF-8 (RFC 8259); a body in another encoding would be
+			// read as garbage.
+			return apierror.New(http.StatusUnsupportedMediaType, "The charset of the body must be UTF-8.")
+		}
 	}
 	if r.ContentLength > o.limit {
 		return apierror.PayloadTooLarge(o.limit)
@@ -175,7 +178,7 @@ func Decode(w http.ResponseWriter, r *http.Request, v any, opts ...Option) error
 	if r.ContentLength > 0 {
 		buf.Grow(int(r.ContentLength) + bytes.MinRead) // read at once, not by doubling
 	}
-	_, err = buf.ReadFrom(http.MaxBytesReader(w, r.Body, o.limit))
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, o.limit))
 	data := buf.Bytes()
 	if err != nil {
 		if mbe, ok := errors.AsType[*http.MaxBytesError](err); ok {
@@ -186,6 +189,12 @@ func Decode(w http.ResponseWriter, r *http.Request, v any, opts ...Option) error
 		return apierror.Validation("The body could not be read.").WithCause(err)
 	}
 	return decodeBytes(data, v, o)
+}
+
+// plainJSON reports whether ct is one of the two Content-Types nearly
+// every client sends, which need no parsing.
+func plainJSON(ct string) bool {
+	return ct == "application/json" || strings.EqualFold(ct, "application/json; charset=utf-8")
 }
 
 func isJSON(mt string) bool {
@@ -216,7 +225,7 @@ func decodeBytes(data []byte, v any, o options) error {
 	if top.shape == shapeStruct {
 		ranks = len(top.fields) + 1
 	}
-	c := newCollector(ranks, p.needsValidate)
+	c := &collector{seed: rand.Uint64() | 1, ranks: ranks, all: p.needsValidate}
 	if uerr != nil || p.needsRequired || (o.disallowUnknow && p.needsStruct) {
 		w := walk{data: data, explain: uerr != nil, unknown: o.disallowUnknow, out: c, path: c.path()}
 		w.value(p)

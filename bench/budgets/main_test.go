@@ -45,6 +45,8 @@ BenchmarkDecode/bad/kit-2                       5 210000000 ns/op     5 MB/s  72
 BenchmarkDecode/bad/encoding-json-2             5 200000000 ns/op     5.2 MB/s 63000000 B/op 524000 allocs/op
 BenchmarkDecode/array64k/kit-2                800   1600000 ns/op    41 MB/s    215000 B/op   1377 allocs/op
 BenchmarkDecode/bad64k/kit-2                   80  13000000 ns/op     5.1 MB/s  4400000 B/op  65700 allocs/op
+BenchmarkDecode/array64k/encoding-json-2      900   1400000 ns/op    47 MB/s    200000 B/op   1300 allocs/op
+BenchmarkDecode/bad64k/encoding-json-2        100  12000000 ns/op     5.5 MB/s  4000000 B/op  33000 allocs/op
 `
 
 func TestBudgets(t *testing.T) {
@@ -70,6 +72,9 @@ func TestBudgets(t *testing.T) {
 		{"jsonbody bad, time", [2]string{"210000000 ns/op", "810000000 ns/op"}, []string{"jsonbody/bad (1 MiB"}},
 		{"jsonbody bad, memory", [2]string{"72000000 B/op", "260000000 B/op"}, []string{"jsonbody/bad: bytes"}},
 		{"jsonbody not linear", [2]string{"41 MB/s", "70 MB/s"}, []string{"jsonbody/array: time per KB"}},
+		{"jsonbody as linear as encoding/json", [2]string{"5.1 MB/s  4400000 B/op  65700 allocs/op\nBenchmarkDecode/array64k/encoding-json-2      900   1400000 ns/op    47 MB/s    200000 B/op   1300 allocs/op\nBenchmarkDecode/bad64k/encoding-json-2        100  12000000 ns/op     5.5 MB/s",
+			"8.6 MB/s  4400000 B/op  65700 allocs/op\nBenchmarkDecode/array64k/encoding-json-2      900   1400000 ns/op    47 MB/s    200000 B/op   1300 allocs/op\nBenchmarkDecode/bad64k/encoding-json-2        100  12000000 ns/op     8.2 MB/s"}, nil},
+		{"jsonbody less linear than encoding/json", [2]string{"5.1 MB/s  4400000", "8.6 MB/s  4400000"}, []string{"jsonbody/bad: time per KB"}},
 		{"samples missing", [2]string{"BenchmarkError/naive-2", "# gone"}, []string{"no ns/op samples for Error/naive", "no allocs/op samples for Error/naive"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
