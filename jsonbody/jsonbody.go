@@ -98,7 +98,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"math/rand/v2"
 	"mime"
 	"net/http"
 	"reflect"
@@ -225,7 +224,7 @@ func decodeBytes(data []byte, v any, o options) error {
 	if top.shape == shapeStruct {
 		ranks = len(top.fields) + 1
 	}
-	c := &collector{seed: rand.Uint64() | 1, ranks: ranks, all: p.needsValidate}
+	c := newCollector(ranks, p.needsValidate)
 	if uerr != nil || p.needsRequired || (o.disallowUnknow && p.needsStruct) {
 		w := walk{data: data, explain: uerr != nil, unknown: o.disallowUnknow, out: c, path: c.path()}
 		w.value(p)

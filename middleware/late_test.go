@@ -1,13 +1,10 @@
 package middleware_test
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,7 +22,7 @@ import (
 // left, so no line says it closed the request (net/http had canceled the
 // request's context because the middleware had returned).
 func TestLateWriteBehindTimeoutHandlerIsNoClientGone(t *testing.T) {
-	var buf syncBuffer
+	var buf lockedBuffer
 	returned := make(chan struct{})
 	r := chi.NewRouter()
 	r.Use(middleware.Errors(middleware.WithLogger(middleware.NewLogger(&buf))))
@@ -51,29 +48,11 @@ func TestLateWriteBehindTimeoutHandlerIsNoClientGone(t *testing.T) {
 	assert.NotContains(t, log, "client_gone", log)
 }
 
-// syncBuffer is a bytes.Buffer for a logger and a test on two goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Clone(b.buf.String())
-}
-
 // TestNoQueryInAnyLoggedText: a URL's query is cut from every text the
 // line holds, not only from an *url.Error's: an error a handler wrote
 // itself, a panic value, a 5xx's internal detail, a foreign 5xx body.
 func TestNoQueryInAnyLoggedText(t *testing.T) {
-	var buf syncBuffer
+	var buf lockedBuffer
 	r := chi.NewRouter()
 	r.Use(middleware.Errors(middleware.WithLogger(middleware.NewLogger(&buf))))
 	r.Get("/wrapped", middleware.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"net/http"
 	"os"
 	"os/exec"
@@ -39,23 +37,7 @@ func TestDemoStoryFromStoreEqualsFromItsLog(t *testing.T) {
 	cmd.Stdout = out
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	var base string
-	require.Eventually(t, func() bool {
-		f, err := os.Open(log)
-		if err != nil {
-			return false
-		}
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			var m map[string]any
-			if json.Unmarshal(sc.Bytes(), &m) == nil && m["message"] == "listening" {
-				base = "http://" + m["addr"].(string)
-				return true
-			}
-		}
-		return false
-	}, 10*time.Second, 20*time.Millisecond)
+	base := listening(t, log)
 
 	var ids []string
 	for _, c := range []struct {

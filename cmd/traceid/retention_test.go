@@ -117,26 +117,3 @@ func TestRetentionIsTheStores(t *testing.T) {
 		})
 	}
 }
-
-func TestParseVMDuration(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want time.Duration
-	}{
-		{"30d", 30 * 24 * time.Hour},
-		{"7d", 7 * 24 * time.Hour},
-		{"1y", 365 * 24 * time.Hour},
-		{"2w3d", 17 * 24 * time.Hour},
-		{"12h", 12 * time.Hour},
-		{"1", 31 * 24 * time.Hour}, // no suffix: months
-		{"1.5d", 36 * time.Hour},
-	} {
-		got, err := parseVMDuration(tc.in)
-		require.NoError(t, err, tc.in)
-		assert.Equal(t, tc.want, got, tc.in)
-	}
-	for _, bad := range []string{"", "d", "30x", "-1d", "0d"} {
-		_, err := parseVMDuration(bad)
-		assert.Error(t, err, bad)
-	}
-}

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/360x/errkit/internal/vlogs"
 )
 
 // storyOptions says where [buildStory] looks for a story, and how.
@@ -64,7 +66,7 @@ func buildStory(ctx context.Context, id string, o storyOptions, warn io.Writer) 
 	var warnings []string
 	retention, from, storeSetting := o.Retention, "flag", ""
 	if o.Store != "" {
-		r, err := readStoreRetention(ctx, &http.Client{Timeout: o.Timeout}, o.Store)
+		r, err := vlogs.ReadRetention(ctx, &http.Client{Timeout: o.Timeout}, o.Store)
 		switch {
 		case err != nil && retention == 0:
 			retention, from = defaultRetention, "default"
@@ -72,11 +74,11 @@ func buildStory(ctx context.Context, id string, o storyOptions, warn io.Writer) 
 		case err != nil:
 			warnings = append(warnings, fmt.Sprintf("could not read the retention of the store at %s (%v): taking -retention %s", o.Store, err, retention))
 		case retention == 0:
-			retention, from, storeSetting = r.Period, "store", r.Setting
+			retention, from, storeSetting = r.Period, "store", r.Flag
 		default:
-			storeSetting = r.Setting
+			storeSetting = r.Flag
 			if r.Period != retention {
-				warnings = append(warnings, fmt.Sprintf("-retention %s differs from the store's %s (%s): the search and the verdict use -retention", retention, r.Setting, r.Period))
+				warnings = append(warnings, fmt.Sprintf("-retention %s differs from the store's %s (%s): the search and the verdict use -retention", retention, r.Flag, r.Period))
 			}
 		}
 	} else if retention == 0 {

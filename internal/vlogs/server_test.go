@@ -46,12 +46,13 @@ func TestMakefileKeeps30Days(t *testing.T) {
 
 func TestParseRetention(t *testing.T) {
 	day := 24 * time.Hour
-	for in, want := range map[string]time.Duration{"30d": 30 * day, "7d": 7 * day, "1": 31 * day, "2w": 14 * day, "1y": 365 * day, "720h": 30 * day, "1M": 31 * day} {
+	for in, want := range map[string]time.Duration{"30d": 30 * day, "7d": 7 * day, "1": 31 * day, "2w": 14 * day, "1y": 365 * day, "720h": 30 * day, "1M": 31 * day,
+		"2w3d": 17 * day, "12h": 12 * time.Hour, "1.5d": 36 * time.Hour} {
 		got, err := vlogs.ParseRetention(in)
 		require.NoError(t, err, in)
 		assert.Equal(t, want, got, in)
 	}
-	for _, bad := range []string{"", "d", "-1d", "x"} {
+	for _, bad := range []string{"", "d", "-1d", "x", "30x", "0d"} {
 		_, err := vlogs.ParseRetention(bad)
 		assert.Error(t, err, bad)
 	}
